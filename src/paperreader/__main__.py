@@ -1,0 +1,3 @@
+from paperreader.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The library core: models, index, store and importers. Never imports Textual."""

@@ -1,0 +1,97 @@
+"""Cleaning untrusted text from papers before it is stored, indexed or shown.
+
+Text from feeds and files may hold terminal escape sequences (OSC 52 writes the clipboard,
+`ESC c` resets the terminal), C0/C1 controls, bidi overrides and zero-width characters.
+Everything that enters the library goes through `clean_text` or `clean_line`.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+
+# ESC-introduced sequences: OSC/DCS/SOS/PM/APC strings (terminated by BEL or ST, or unclosed up
+# to the end), CSI sequences, and two-character escapes. The 8-bit C1 forms are covered too.
+_ESCAPES = re.compile(
+    r"""
+    (?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])  .*? (?:\x07|\x1b\\|\x9c|$)   # string sequences
+  | (?:\x1b\[|\x9b) [0-?]* [ -/]* [@-~]?                                 # CSI
+  | \x1b [ -/]* [0-~]?                                                   # other escapes
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+# Controls (C0 but tab/newline, DEL, C1), bidi embeddings/overrides/isolates, zero-width chars.
+_INVISIBLE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ufff9-\ufffb]"
+)
+_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u3000]+")
+_MANY_NEWLINES = re.compile(r"\n{3,}")
+
+
+def strip_controls(text: str) -> str:
+    """Remove escape sequences and invisible/control characters, keeping newlines and tabs."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _ESCAPES.sub("", text)
+    return _INVISIBLE.sub("", text)
+
+
+def clean_text(text: str | None, *, keep_newlines: bool = True) -> str:
+    """Safe, normalised text: NFC, no controls, squeezed spaces, at most one blank line."""
+    if not text:
+        return ""
+    text = unicodedata.normalize("NFC", strip_controls(text))
+    if not keep_newlines:
+        return _SPACES.sub(" ", text.replace("\n", " ")).strip()
+    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    return _MANY_NEWLINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+def clean_line(text: str | None) -> str:
+    """One line of safe text: wrapped lines are joined with a space."""
+    return clean_text(text, keep_newlines=False)
+
+
+def unwrap(text: str | None) -> str:
+    """Join hard-wrapped lines inside paragraphs; keep paragraph breaks."""
+    cleaned = clean_text(text)
+    paragraphs = re.split(r"\n\s*\n", cleaned)
+    return "\n\n".join(" ".join(p.split()) for p in paragraphs if p.strip())
+
+
+def decode_html(text: str) -> str:
+    """Decode entities and drop tags (`<i>`, `<sub>`) from text that came from HTML feeds."""
+    if "<" in text:
+        text = re.sub(r"</?[a-zA-Z][^<>]{0,200}>", "", text)
+    return html.unescape(text) if "&" in text else text
+
+
+_LATEX_HINT = re.compile(r"\\[a-zA-Z'`^\"~=.]|[{}]")
+
+
+def latex_to_unicode(text: str) -> str:
+    """Turn LaTeX accents and braces into Unicode (`Schr\\"{o}dinger` -> Schrödinger).
+
+    Math between `$...$` is kept as written: readers want to see the formula.
+    """
+    if not _LATEX_HINT.search(text):
+        return text
+    from pylatexenc.latex2text import LatexNodes2Text
+
+    parts = re.split(r"(\$[^$]*\$)", text)
+    converter = LatexNodes2Text(math_mode="verbatim", strict_latex_spaces=True)
+    out = []
+    for part in parts:
+        if part.startswith("$") and part.endswith("$") and len(part) > 1:
+            out.append(part)
+            continue
+        try:
+            out.append(converter.latex_to_text(part))
+        except Exception:  # pylatexenc is lenient, but never let a title break an import
+            out.append(part)
+    return "".join(out)
+
+
+def truncate(text: str, limit: int) -> str:
+    """At most `limit` characters, with an ellipsis when cut."""
+    return text if len(text) <= limit else text[: max(0, limit - 1)] + "…"
