@@ -1,0 +1,207 @@
+"""Small helpers shared by the format modules: reading, LaTeX, names and dates."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+
+from paperreader.core.errors import ImportFailure
+from paperreader.core.importers.base import MAX_WHOLE_FILE
+from paperreader.core.text import clean_line, clean_text, latex_to_unicode, unwrap
+
+
+def read_whole(path: Path) -> bytes:
+    """The whole file as bytes; ImportFailure (one line naming the file) when that is not possible."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_WHOLE_FILE:
+            raise ImportFailure(
+                f"{path}: too large to read whole ({size // (1024 * 1024)} MB; "
+                f"the limit is {MAX_WHOLE_FILE // (1024 * 1024)} MB)"
+            )
+        return path.read_bytes()
+    except IsADirectoryError:
+        raise ImportFailure(f"{path}: is a directory") from None
+    except OSError as exc:
+        raise ImportFailure(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
+def to_text(data: bytes | str) -> str:
+    """Bytes decoded as UTF-8 (or UTF-16 with a BOM), bad bytes replaced, BOM dropped."""
+    if isinstance(data, str):
+        return data.lstrip("\ufeff")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", errors="replace").lstrip("\ufeff")
+    return data.decode("utf-8", errors="replace").lstrip("\ufeff")
+
+
+def first_line(message: object, limit: int = 200) -> str:
+    """An exception or message as one short line."""
+    text = str(message).strip().split("\n", 1)[0]
+    return clean_line(text)[:limit] or type(message).__name__
+
+
+# --- LaTeX -----------------------------------------------------------------------------------
+
+# Mendeley writes a backslash typed in a field as `$\backslash$` (so `R$\backslash$'enyi`).
+_MENDELEY_BACKSLASH = re.compile(r"\{?\$\\backslash\$\}?")
+# An unescaped % starts a LaTeX comment: pylatexenc would drop the rest of the line.
+_BARE_PERCENT = re.compile(r"(?<!\\)%")
+_SIMPLE_ESCAPES = re.compile(r"\\([%&_#])")
+_LATEX_NEEDED = re.compile(r"\\[a-zA-Z'`^\"~=.]|[{}]")
+
+
+def latex_text(text: str | None) -> str:
+    """LaTeX accents, commands and braces turned into Unicode; `$...$` math kept as written."""
+    if not text:
+        return ""
+    text = _MENDELEY_BACKSLASH.sub(r"\\", text)
+    if _LATEX_NEEDED.search(text):
+        text = latex_to_unicode(_BARE_PERCENT.sub(r"\\%", text))
+    return _SIMPLE_ESCAPES.sub(r"\1", text)
+
+
+def latex_line(text: str | None) -> str:
+    """One clean line (titles, names, venues) from text that may hold LaTeX."""
+    return clean_line(latex_text(text))
+
+
+def latex_para(text: str | None) -> str:
+    """An abstract from text that may hold LaTeX: wrapped lines joined, paragraphs kept."""
+    return unwrap(latex_text(text))
+
+
+def latex_url(text: str | None) -> str:
+    """A URL or DOI written in BibTeX: only the escapes undone (a `~` stays a `~`)."""
+    if not text:
+        return ""
+    text = re.sub(r"\{\\~\{\}\}|\\~\{\}|\\textasciitilde\{?\}?", "~", text)
+    text = _SIMPLE_ESCAPES.sub(r"\1", text)
+    return clean_line(text.replace("{", "").replace("}", "")).replace(" ", "")
+
+
+def plain_para(text: str | None) -> str:
+    return clean_text(text)
+
+
+# --- names -----------------------------------------------------------------------------------
+
+_SUFFIXES = {"jr", "jr.", "sr", "sr.", "ii", "iii", "iv", "v"}
+
+
+def flip_name(name: str) -> str:
+    """"Last, First" -> "First Last"; "Last, Jr, First" -> "First Last Jr"; others unchanged."""
+    parts = [p.strip() for p in split_top_level(name, ",")]
+    if len(parts) == 1:
+        return parts[0]
+    if len(parts) == 2:
+        last, first = parts
+        return f"{first} {last}".strip()
+    last, suffix, first = parts[0], parts[1], ", ".join(parts[2:])
+    return " ".join(p for p in (first, last, suffix) if p)
+
+
+def split_top_level(text: str, sep: str) -> list[str]:
+    """`text` split on `sep` where it is outside braces."""
+    out: list[str] = []
+    depth = 0
+    start = 0
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth = max(0, depth - 1)
+        elif depth == 0 and text.startswith(sep, i):
+            out.append(text[start:i])
+            i += len(sep)
+            start = i
+            continue
+        i += 1
+    out.append(text[start:])
+    return out
+
+
+def is_suffix(word: str) -> bool:
+    return word.lower() in _SUFFIXES
+
+
+# --- dates -----------------------------------------------------------------------------------
+
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        [
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ],
+        start=1,
+    )
+    for name in names
+}
+
+
+def month_number(value: str | None) -> int | None:
+    if not value:
+        return None
+    value = value.strip().strip("{}").strip().rstrip(".").lower()
+    if value.isdigit() and 1 <= int(value) <= 12:
+        return int(value)
+    return _MONTHS.get(value)
+
+
+def safe_date(year: int, month: int = 1, day: int = 1) -> date | None:
+    try:
+        return date(year, month, day)
+    except (ValueError, TypeError, OverflowError):
+        try:
+            return date(year, month, 1)
+        except (ValueError, TypeError, OverflowError):
+            try:
+                return date(year, 1, 1)
+            except (ValueError, TypeError, OverflowError):
+                return None
+
+
+_ISO_DATE = re.compile(r"^\s*(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?")
+
+
+def parse_date(value: object) -> date | None:
+    """A date from ISO text (`2024-10-22T17:59:30Z`, `2019-06`, `2019`) or RFC 2822 text."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not value.strip():
+        return None
+    m = _ISO_DATE.match(value)
+    if m:
+        year, month, day = int(m.group(1)), int(m.group(2) or 1), int(m.group(3) or 1)
+        if 1 <= month <= 12 and 1000 <= year <= 9999:
+            return safe_date(year, month, day)
+        return None
+    try:
+        return parsedate_to_datetime(value).date()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
+def year_from(value: object) -> int | None:
+    m = re.search(r"\b(\d{4})\b", str(value or ""))
+    return int(m.group(1)) if m and 1000 <= int(m.group(1)) <= 9999 else None

@@ -1,0 +1,548 @@
+"""Everything Whoosh: schema, open/rebuild, search, suggestions, highlights, similar papers.
+
+No other module imports whoosh. The index is a cache of the paper records plus the user's
+tags, notes and flags; it can be thrown away and rebuilt at any time.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterable
+from datetime import date, datetime
+from itertools import islice
+from pathlib import Path
+
+from whoosh import index as whoosh_index
+from whoosh import query as Q
+from whoosh.analysis import (
+    CharsetFilter,
+    IntraWordFilter,
+    LowercaseFilter,
+    RegexTokenizer,
+    StemFilter,
+    StopFilter,
+)
+from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
+from whoosh.qparser import (
+    FieldAliasPlugin,
+    FuzzyTermPlugin,
+    GtLtPlugin,
+    MultifieldParser,
+    OrGroup,
+)
+from whoosh.qparser.dateparse import DateParserPlugin
+from whoosh.support.charset import accent_map
+
+from paperreader.core.errors import QueryError
+from paperreader.core.models import Hit, Paper, ReadState, SearchResult, UserData, normalise_title
+
+SCHEMA_VERSION = "3"
+DEFAULT_FIELDS = ["title", "abstract", "authors", "tags", "note", "ids"]
+FIELD_ALIASES = {
+    "authors": ["author", "by"],
+    "tags": ["tag"],
+    "note": ["notes"],
+    "date": ["year", "published"],
+    "ids": ["id", "arxiv", "doi"],
+}
+SORTS = ("relevance", "newest", "oldest", "title")
+# Prefix and fuzzy queries expand to at most this many index terms (the most frequent ones):
+# an unbounded `trans*` ORs hundreds of terms and takes seconds on a large library.
+MAX_EXPANSIONS = 64
+MAX_SCANNED_TERMS = 4000
+
+_WORD = r"\w+(?:[-'.]\w+)*"
+TEXT_ANALYZER = (
+    RegexTokenizer(_WORD)
+    | IntraWordFilter(mergewords=True, mergenums=True)
+    | LowercaseFilter()
+    | CharsetFilter(accent_map)
+    | StopFilter(minsize=1)
+    | StemFilter(cachesize=50000)
+)
+NAME_ANALYZER = RegexTokenizer(r"\w+") | LowercaseFilter() | CharsetFilter(accent_map)
+
+
+def make_schema() -> Schema:
+    return Schema(
+        id=ID(stored=True, unique=True),
+        ids=KEYWORD(lowercase=True, commas=True),
+        title=TEXT(analyzer=TEXT_ANALYZER, stored=True, field_boost=3.0, spelling=True),
+        title_sort=ID(sortable=True),
+        authors=TEXT(analyzer=NAME_ANALYZER, field_boost=1.5),
+        first_author=STORED,
+        abstract=TEXT(analyzer=TEXT_ANALYZER, spelling=True),
+        tags=KEYWORD(stored=True, commas=True, lowercase=True, scorable=True, field_boost=2.0),
+        note=TEXT(analyzer=TEXT_ANALYZER),
+        flags=KEYWORD(stored=True, lowercase=True),
+        state=ID(stored=True),
+        date=DATETIME(stored=True, sortable=True),
+    )
+
+
+def flags_for(paper: Paper, user: UserData | None) -> list[str]:
+    flags = []
+    if user and user.bookmarked:
+        flags.append("bookmarked")
+    if user and user.note and user.note.text.strip():
+        flags.append("note")
+    if user and user.tags:
+        flags.append("tagged")
+    if paper.code_url:
+        flags.append("code")
+    if paper.arxiv_id:
+        flags.append("arxiv")
+    return flags
+
+
+def document(paper: Paper, user: UserData | None) -> dict[str, object]:
+    ids = [paper.id, paper.arxiv_id or "", paper.doi or ""]
+    doc: dict[str, object] = {
+        "id": paper.id,
+        "ids": ",".join(i.lower() for i in ids if i),
+        "title": paper.title,
+        "title_sort": normalise_title(paper.title)[:200] or "~",
+        "authors": " ; ".join(paper.authors),
+        "first_author": paper.first_author,
+        "abstract": paper.abstract,
+        "tags": ",".join(user.tags) if user else "",
+        "note": user.note.text if user and user.note else "",
+        "flags": " ".join(flags_for(paper, user)),
+        "state": (user.state if user else ReadState.UNREAD).value,
+    }
+    if paper.published:
+        doc["date"] = datetime(paper.published.year, paper.published.month, paper.published.day)
+    return doc
+
+
+class _Bounded:
+    """Mixin: expand to the most frequent matching terms only, ORed with a preloading matcher."""
+
+    def _btexts(self, ixreader):  # type: ignore[no-untyped-def]
+        scanned = islice(super()._btexts(ixreader), MAX_SCANNED_TERMS)  # type: ignore[misc]
+        field = self.field()  # type: ignore[attr-defined]
+        ranked = sorted(scanned, key=lambda t: -ixreader.doc_frequency(field, t))
+        return ranked[:MAX_EXPANSIONS]
+
+    def matcher(self, searcher, context=None):  # type: ignore[no-untyped-def]
+        from whoosh import matching
+
+        terms = [Q.Term(self.field(), t) for t in self._btexts(searcher.reader()) if t]  # type: ignore[attr-defined]
+        if not terms:
+            return matching.NullMatcher()
+        if len(terms) == 1:
+            return terms[0].matcher(searcher, context)
+        union = Q.Or(terms, boost=self.boost)  # type: ignore[attr-defined]
+        union.matcher_type = Q.Or.ARRAY_MATCHER
+        return union.matcher(searcher, context)
+
+
+class BoundedPrefix(_Bounded, Q.Prefix):
+    pass
+
+
+class BoundedFuzzy(_Bounded, Q.FuzzyTerm):
+    pass
+
+
+_FILTER_WORDS = {
+    "is:bookmarked": "flags:bookmarked",
+    "is:starred": "flags:bookmarked",
+    "is:unread": "state:unread",
+    "is:reading": "state:reading",
+    "is:read": "state:read",
+    "has:note": "flags:note",
+    "has:notes": "flags:note",
+    "has:tag": "flags:tagged",
+    "has:tags": "flags:tagged",
+    "has:code": "flags:code",
+}
+_FILTER_RE = re.compile(r"(?<![\w:])(?:is|has):\w+", re.I)
+_PLAIN_WORD = re.compile(r"""(?<![\w:"*~])([^\W\d_][\w'-]*)(?![\w:*~])""")
+_OPERATORS = {"and", "or", "not", "to"}
+_SORT_FACETS = {"newest": ("date", True), "oldest": ("date", False), "title": ("title_sort", False)}
+
+
+def rewrite_filters(text: str) -> str:
+    """`is:bookmarked`, `has:note` and friends become terms of the index's flag fields."""
+
+    def swap(m: re.Match[str]) -> str:
+        word = m.group(0).lower()
+        if word not in _FILTER_WORDS:
+            raise QueryError(
+                f"unknown filter {m.group(0)!r}; known: " + ", ".join(sorted(_FILTER_WORDS))
+            )
+        return _FILTER_WORDS[word]
+
+    return _FILTER_RE.sub(swap, text)
+
+
+class SearchIndex:
+    """A Whoosh index in a folder; one long-lived searcher per thread, refreshed after writes."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.schema = make_schema()
+        self._ix: whoosh_index.Index | None = None
+        self._local = threading.local()
+        self._generation = 0
+        self._write_lock = threading.Lock()
+        self._parser = self._make_parser()
+
+    # -- opening -----------------------------------------------------------------------------
+    def open(self) -> str | None:
+        """Open the index; returns why it must be rebuilt (missing, unreadable, old), or None."""
+        version_file = self.path / "paperreader-schema"
+        if not whoosh_index.exists_in(str(self.path)):
+            return "the search index is missing"
+        try:
+            if version_file.read_text().strip() != SCHEMA_VERSION:
+                return "the search index is from an older paperreader"
+            self._ix = whoosh_index.open_dir(str(self.path))
+            with self._ix.searcher() as s:
+                s.doc_count()
+        except Exception as exc:  # any corruption: the index is only a cache
+            self._ix = None
+            return f"the search index is unreadable ({type(exc).__name__})"
+        return None
+
+    @property
+    def ix(self) -> whoosh_index.Index:
+        if self._ix is None:
+            raise RuntimeError("index not open")
+        return self._ix
+
+    def rebuild(
+        self,
+        items: Iterable[tuple[Paper, UserData | None]],
+        progress: Callable[[int], None] | None = None,
+    ) -> int:
+        """Build a fresh index beside the old one, then swap it in."""
+        fresh = self.path.with_name(self.path.name + ".new")
+        shutil.rmtree(fresh, ignore_errors=True)
+        fresh.mkdir(parents=True)
+        ix = whoosh_index.create_in(str(fresh), self.schema)
+        count = 0
+        writer = ix.writer(limitmb=256)
+        try:
+            for paper, user in items:
+                writer.add_document(**document(paper, user))
+                count += 1
+                if progress and count % 1000 == 0:
+                    progress(count)
+            writer.commit()
+        except BaseException:
+            writer.cancel()
+            raise
+        (fresh / "paperreader-schema").write_text(SCHEMA_VERSION)
+        self.close()
+        old = self.path.with_name(self.path.name + ".old")
+        shutil.rmtree(old, ignore_errors=True)
+        if self.path.exists():
+            self.path.rename(old)
+        fresh.rename(self.path)
+        shutil.rmtree(old, ignore_errors=True)
+        self._ix = whoosh_index.open_dir(str(self.path))
+        self._generation += 1
+        if progress:
+            progress(count)
+        return count
+
+    def close(self) -> None:
+        searcher = getattr(self._local, "searcher", None)
+        if searcher is not None:
+            searcher.close()
+            self._local.searcher = None
+        if self._ix is not None:
+            self._ix.close()
+            self._ix = None
+
+    # -- writing -----------------------------------------------------------------------------
+    def upsert(self, items: Iterable[tuple[Paper, UserData | None]]) -> int:
+        """Add or replace documents in one commit."""
+        count = 0
+        with self._write_lock:
+            writer = self.ix.writer(timeout=10.0, limitmb=128)
+            try:
+                for paper, user in items:
+                    writer.update_document(**document(paper, user))
+                    count += 1
+                writer.commit(merge=count > 100)
+            except BaseException:
+                writer.cancel()
+                raise
+            self._generation += 1
+        return count
+
+    def optimize(self) -> None:
+        with self._write_lock:
+            self.ix.optimize()
+            self._generation += 1
+
+    # -- reading -----------------------------------------------------------------------------
+    def searcher(self):  # type: ignore[no-untyped-def]
+        """This thread's searcher, refreshed when the index changed (here or in another process)."""
+        local = self._local
+        searcher = getattr(local, "searcher", None)
+        if searcher is None or local.generation != self._generation or searcher.ixreader is None:
+            if searcher is not None:
+                searcher.close()
+            searcher = self.ix.searcher()
+            local.searcher, local.generation = searcher, self._generation
+        elif not searcher.up_to_date():
+            searcher = searcher.refresh()
+            local.searcher = searcher
+        return searcher
+
+    def doc_count(self) -> int:
+        return self.searcher().doc_count()
+
+    def has(self, paper_id: str) -> bool:
+        return self.searcher().document_number(id=paper_id) is not None
+
+    def all_ids(self) -> Iterable[str]:
+        return (fields["id"] for fields in self.searcher().all_stored_fields())
+
+    def tag_counts(self) -> dict[str, int]:
+        reader = self.searcher().reader()
+        return {
+            t.decode(): reader.doc_frequency("tags", t)
+            for t in reader.lexicon("tags")
+            if reader.doc_frequency("tags", t)
+        }
+
+    # -- searching ---------------------------------------------------------------------------
+    def _make_parser(self) -> MultifieldParser:
+        parser = MultifieldParser(DEFAULT_FIELDS, self.schema, group=OrGroup.factory(0.9))
+        parser.add_plugin(FieldAliasPlugin(FIELD_ALIASES))
+        parser.add_plugin(FuzzyTermPlugin())
+        parser.add_plugin(GtLtPlugin())
+        parser.add_plugin(DateParserPlugin(free=False))
+        return parser
+
+    def parse(self, text: str, *, partial_last: bool = False) -> Q.Query:
+        text = rewrite_filters(text)
+        try:
+            query = self._parser.parse(text)
+        except Exception as exc:
+            raise QueryError(f"cannot read the query {text!r}: {exc}") from None
+        if query is Q.NullQuery or isinstance(query, type(Q.NullQuery)):
+            return Q.Every()
+        query = _require_fielded(query.accept(self._bound_expansions))
+        extras: list[Q.Query] = []
+        words = [w for w in _PLAIN_WORD.findall(text) if w.lower() not in _OPERATORS]
+        # Joined words: "flash attention" also finds "FlashAttention".
+        for a, b in zip(words, words[1:]):
+            joined = self._analyse(a + b)
+            if joined:
+                extras.extend(Q.Term(f, joined[0]) for f in ("title", "abstract"))
+        if partial_last and words and text.rstrip() == text and text.endswith(words[-1]):
+            last = words[-1].lower()
+            if len(last) >= 2:
+                extras.extend(BoundedPrefix(f, last, boost=0.9) for f in ("title", "abstract"))
+        if extras and not _has_operators(text):
+            query = Q.Or([query, *extras], scale=0.9)
+        return query
+
+    def _bound_expansions(self, q: Q.Query) -> Q.Query:
+        if type(q) is Q.Prefix:
+            return BoundedPrefix(q.fieldname, q.text, boost=q.boost)
+        if type(q) is Q.FuzzyTerm:
+            stem = self._analyse(q.text) or [q.text]
+            return BoundedFuzzy(q.fieldname, stem[0], boost=q.boost, maxdist=q.maxdist,
+                                prefixlength=q.prefixlength)
+        return q
+
+    def _analyse(self, word: str) -> list[str]:
+        return [t.text for t in TEXT_ANALYZER(word)]
+
+    def search(
+        self,
+        text: str,
+        *,
+        offset: int = 0,
+        limit: int = 50,
+        sort: str = "relevance",
+        filter_text: str = "",
+        partial_last: bool = False,
+        correct: bool = True,
+    ) -> SearchResult:
+        started = time.perf_counter()
+        searcher = self.searcher()
+        text = text.strip()
+        query = self.parse(text, partial_last=partial_last) if text else Q.Every()
+        suggestion = None
+        corrected = False
+        if correct and text:
+            suggestion = self.correction(text, skip_last=partial_last)
+            if suggestion:
+                query = self.parse(suggestion, partial_last=partial_last)
+                corrected = True
+        if filter_text.strip():
+            query = Q.And([query, self.parse(filter_text)])
+        if sort not in SORTS:
+            raise QueryError(f"unknown sort {sort!r}; known: {', '.join(SORTS)}")
+        if sort == "relevance" and isinstance(query, Q.Every):
+            sort = "newest"  # nothing to rank by: newest first
+        facet = _SORT_FACETS.get(sort)
+        try:
+            results = searcher.search(
+                query,
+                limit=offset + limit,
+                sortedby=facet[0] if facet else None,
+                reverse=facet[1] if facet else False,
+                terms=True,
+            )
+        except Exception as exc:
+            raise QueryError(f"the query {text!r} failed: {exc}") from None
+        hits = [self._hit(h) for h in islice(results, offset, offset + limit)]
+        terms = _text_terms(results.matched_terms()) if results.has_matched_terms() else set()
+        return SearchResult(
+            query=text,
+            total=len(results) if results.has_exact_length() else results.estimated_length(),
+            hits=hits,
+            offset=offset,
+            elapsed_ms=(time.perf_counter() - started) * 1000,
+            suggestion=suggestion,
+            corrected=corrected,
+            terms=terms,
+        )
+
+    @staticmethod
+    def _hit(h) -> Hit:  # type: ignore[no-untyped-def]
+        fields = h.fields()
+        when = fields.get("date")
+        flags = fields.get("flags", "").split()
+        return Hit(
+            id=fields["id"],
+            title=fields.get("title", ""),
+            first_author=fields.get("first_author", "") or "",
+            published=when.date() if isinstance(when, datetime) else None,
+            score=float(h.score or 0.0),
+            bookmarked="bookmarked" in flags,
+            has_note="note" in flags,
+            state=ReadState(fields.get("state") or "unread"),
+            tags=[t for t in (fields.get("tags") or "").split(",") if t],
+        )
+
+    # -- spelling ----------------------------------------------------------------------------
+    def correction(self, text: str, *, skip_last: bool = False) -> str | None:
+        """The query with unknown words replaced by the closest indexed words, or None.
+
+        `skip_last` leaves a word still being typed alone (it is searched as a prefix)."""
+        reader = self.searcher().reader()
+        replaced = text
+        changed = False
+        words = list(_PLAIN_WORD.finditer(text))
+        if skip_last and words and words[-1].end() == len(text):
+            words.pop()
+        for m in reversed(words):
+            word = m.group(1)
+            if word.lower() in _OPERATORS or len(word) < 3:
+                continue
+            if self._known(reader, word):
+                continue
+            better = self._suggest(reader, word.lower())
+            if better and better != word.lower():
+                replaced = replaced[: m.start(1)] + better + replaced[m.end(1) :]
+                changed = True
+        return replaced if changed else None
+
+    def _known(self, reader, word: str) -> bool:  # type: ignore[no-untyped-def]
+        stems = self._analyse(word)
+        if not stems:
+            return True  # a stop word or punctuation: nothing to correct
+        for field in ("title", "abstract", "note"):
+            if all(reader.doc_frequency(field, s) for s in stems):
+                return True
+        names = [t.text for t in NAME_ANALYZER(word)]
+        return any(reader.doc_frequency(f, n) for n in names for f in ("authors", "tags", "ids"))
+
+    def _suggest(self, reader, word: str) -> str | None:  # type: ignore[no-untyped-def]
+        best: tuple[int, int, str] | None = None
+        for field in ("title", "abstract"):
+            corrector = reader.corrector(field)
+            for candidate in corrector.suggest(word, limit=3, maxdist=2, prefix=1):
+                dist = _edit_distance(word, candidate)
+                stems = self._analyse(candidate)
+                freq = sum(reader.doc_frequency(field, s) for s in stems[:1])
+                key = (dist, -freq, candidate)
+                if best is None or key < best:
+                    best = key
+        return best[2] if best else None
+
+    # -- highlights and similar papers ----------------------------------------------------------
+    @staticmethod
+    def spans(text: str, field: str, terms: set[tuple[str, str]]) -> list[tuple[int, int]]:
+        """Character spans of `text` whose indexed form is one of the matched terms of `field`."""
+        wanted = {t for f, t in terms if f == field}
+        if not wanted or not text:
+            return []
+        analyzer = NAME_ANALYZER if field == "authors" else TEXT_ANALYZER
+        found = []
+        for token in analyzer(text, chars=True, removestops=False, mode="index"):
+            if token.text in wanted:
+                found.append((token.startchar, token.endchar))
+        return _merge_spans(found)
+
+    def similar(self, paper: Paper, limit: int = 10) -> list[Hit]:
+        searcher = self.searcher()
+        docnum = searcher.document_number(id=paper.id)
+        if docnum is None:
+            return []
+        text = f"{paper.title}\n{paper.title}\n{paper.abstract}"
+        results = searcher.more_like(docnum, "abstract", text=text, top=limit, numterms=12)
+        return [self._hit(h) for h in results]
+
+
+def _require_fielded(query: Q.Query) -> Q.Query:
+    """Plain words are ORed (a paper matching most of them still shows), but a clause the user
+    aimed at one field (`date:2024`, `author:smith`, `is:bookmarked`) must hold."""
+    if not isinstance(query, Q.Or):
+        return query
+    fielded = [s for s in query.subqueries if getattr(s, "fieldname", None)]
+    if not fielded:
+        return query
+    rest = [s for s in query.subqueries if not getattr(s, "fieldname", None)]
+    base = Q.Or(rest, boost=query.boost, scale=query.scale) if rest else Q.Every()
+    return Q.And([base, *fielded])
+
+
+def _text_terms(pairs: Iterable[tuple[str, object]]) -> set[tuple[str, str]]:
+    """Matched terms of the text fields, decoded (date and flag terms are not highlighted)."""
+    out = set()
+    for field, term in pairs:
+        if field in ("title", "abstract", "authors", "note", "tags") and isinstance(term, bytes):
+            out.add((field, term.decode("utf-8", errors="replace")))
+    return out
+
+
+def _has_operators(text: str) -> bool:
+    return bool(re.search(r"\b(AND|OR|NOT)\b|[\"()]", text))
+
+
+def _merge_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _edit_distance(a: str, b: str) -> int:
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
+def date_of(value: object) -> date | None:
+    return value.date() if isinstance(value, datetime) else None

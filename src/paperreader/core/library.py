@@ -1,0 +1,393 @@
+"""The one facade over records, store and index that the CLI and the UI both use."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from datetime import date
+from importlib import resources
+from pathlib import Path
+
+from paperreader.core import importers
+from paperreader.core.errors import StoreError, UnknownPaper
+from paperreader.core.importers.base import Record, Skipped
+from paperreader.core.index import SearchIndex
+from paperreader.core.models import (
+    Hit,
+    ImportReport,
+    Note,
+    Paper,
+    ReadState,
+    SearchResult,
+    UserData,
+)
+from paperreader.core.records import Records, merge
+from paperreader.core.store import Store, normalise_tags, now
+
+Progress = Callable[[int, int | None], None]
+SAMPLE_FILE = "hf-daily-papers.txt"
+# The sample page shows "Mar 11" without a year; it was shipped in 2026.
+SAMPLE_REFERENCE_DATE = date(2026, 11, 26)
+BATCH = 2000
+MAX_PROBLEMS = 10
+VIEWS = {
+    "all": "",
+    "bookmarked": "is:bookmarked",
+    "unread": "is:unread",
+    "reading": "is:reading",
+    "read": "is:read",
+    "notes": "has:note",
+    "tagged": "has:tags",
+}
+
+
+def sample_path() -> Path:
+    return Path(str(resources.files("paperreader") / "data" / SAMPLE_FILE))
+
+
+def view_filter(view: str | None) -> str:
+    """The filter query of a named view (`bookmarked`, `notes`, `tag:llm`, ...)."""
+    if not view or view == "all":
+        return ""
+    if view.startswith("tag:"):
+        return f'tags:"{view[4:]}"'
+    if view not in VIEWS:
+        known = ", ".join([*VIEWS, "tag:NAME"])
+        raise ValueError(f"unknown view {view!r}; known: {known}")
+    return VIEWS[view]
+
+
+class Library:
+    """A library folder: `papers.db` (records), `store/` (the user's YAML), `index/` (cache)."""
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        seed: bool = True,
+        on_message: Callable[[str], None] | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._say = on_message or (lambda _msg: None)
+        self.records = Records(self.root / "papers.db")
+        self.store = Store(self.root / "store")
+        self.index = SearchIndex(self.root / "index")
+        self._users: dict[str, UserData] | None = None
+        self._users_lock = threading.Lock()
+        self.store_problems: list[str] = []
+        fresh = self.records.count() == 0 and not self.records.get_meta("seeded")
+        why = self.index.open()
+        if why is None and self.records.get_meta("index_pending"):
+            why = "the search index missed an update"
+        if why is None and self.index.doc_count() != self.records.count():
+            why = "the search index is out of step with the library"
+        if why:
+            if not fresh:
+                self._say(f"{why}; rebuilding it (your notes and bookmarks are safe)")
+            self.reindex(progress)
+        else:
+            self.sync_store()
+        if fresh and seed:
+            self._seed()
+
+    def close(self) -> None:
+        self.index.close()
+        self.records.close()
+
+    def __enter__(self) -> Library:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def name(self) -> str:
+        return self.root.name
+
+    # -- papers --------------------------------------------------------------------------------
+    def count(self) -> int:
+        return self.records.count()
+
+    def get(self, paper_id: str) -> Paper:
+        paper = self.records.get(paper_id)
+        if paper is None:
+            paper = self._resolve(paper_id)
+        return paper
+
+    def _resolve(self, key: str) -> Paper:
+        """Accept an arXiv id with a version, or a DOI, where the id is asked for."""
+        from paperreader.core.models import normalise_arxiv_id
+
+        probe = Paper(id=key, title="\x00", arxiv_id=normalise_arxiv_id(key))
+        if key.lower().startswith("10.") or key.lower().startswith("doi:"):
+            probe.doi = key.lower().removeprefix("doi:")
+        found = self.records.find_same(probe) if (probe.arxiv_id or probe.doi) else None
+        if found is None:
+            raise UnknownPaper(key)
+        return found
+
+    def get_many(self, ids: list[str]) -> dict[str, Paper]:
+        return self.records.get_many(ids)
+
+    # -- the user's data -------------------------------------------------------------------------
+    def users(self) -> dict[str, UserData]:
+        """The data of every paper the user touched (read once, then kept up to date)."""
+        with self._users_lock:
+            if self._users is None:
+                found, problems = self.store.scan()
+                self._users = found
+                self.store_problems = [str(p) for p in problems]
+            return self._users
+
+    def user(self, paper_id: str) -> UserData:
+        """Fresh from disk, so hand edits and other instances' saves show."""
+        return self.store.get(paper_id)
+
+    def _change(self, paper_id: str, change: Callable[[UserData], None]) -> UserData:
+        paper = self.get(paper_id)
+        user = self.store.update(paper.id, change, title=paper.title)
+        self.users()[paper.id] = user
+        self.index.upsert([(paper, user)])
+        return user
+
+    def set_bookmark(self, paper_id: str, on: bool = True) -> UserData:
+        return self._change(paper_id, lambda u: setattr(u, "bookmarked", on))
+
+    def toggle_bookmark(self, paper_id: str) -> UserData:
+        return self._change(paper_id, lambda u: setattr(u, "bookmarked", not u.bookmarked))
+
+    def set_state(self, paper_id: str, state: ReadState | str) -> UserData:
+        value = ReadState(state)
+        return self._change(paper_id, lambda u: setattr(u, "state", value))
+
+    def cycle_state(self, paper_id: str) -> UserData:
+        return self._change(paper_id, lambda u: setattr(u, "state", u.state.next()))
+
+    def add_tags(self, paper_id: str, tags: Iterable[str]) -> UserData:
+        new = list(tags)
+        return self._change(paper_id, lambda u: setattr(u, "tags", normalise_tags([*u.tags, *new])))
+
+    def remove_tags(self, paper_id: str, tags: Iterable[str]) -> UserData:
+        gone = set(normalise_tags(tags))
+        return self._change(paper_id, lambda u: setattr(u, "tags", [t for t in u.tags if t not in gone]))
+
+    def set_tags(self, paper_id: str, tags: Iterable[str]) -> UserData:
+        new = normalise_tags(tags)
+        return self._change(paper_id, lambda u: setattr(u, "tags", new))
+
+    def set_note(self, paper_id: str, text: str, *, base: Note | None = None) -> UserData:
+        """Save a note. `base` is the note the editor started from: if the note on disk has
+        changed since (another instance, a hand edit), both texts are kept, never one lost."""
+
+        def change(user: UserData) -> None:
+            stamp = now()
+            merged = text
+            theirs = user.note
+            if (
+                theirs is not None
+                and theirs.text.strip()
+                and theirs.text != text
+                and (base is None or theirs.updated != base.updated)
+                and (base is None or theirs.text != base.text)
+                and base is not None
+            ):
+                merged = (
+                    f"{text.rstrip()}\n\n---\n*paperreader kept this version too: it was saved "
+                    f"elsewhere at {theirs.updated.isoformat()} while you were editing.*\n\n"
+                    f"{theirs.text}"
+                )
+            created = theirs.created if theirs else stamp
+            user.note = Note(text=merged, created=created, updated=stamp) if merged.strip() else None
+
+        return self._change(paper_id, change)
+
+    def append_note(self, paper_id: str, text: str) -> UserData:
+        def change(user: UserData) -> None:
+            stamp = now()
+            old = user.note.text.rstrip() if user.note else ""
+            joined = f"{old}\n\n{text}" if old else text
+            created = user.note.created if user.note else stamp
+            user.note = Note(text=joined, created=created, updated=stamp)
+
+        return self._change(paper_id, change)
+
+    def tag_counts(self) -> dict[str, int]:
+        return self.index.tag_counts()
+
+    # -- search ----------------------------------------------------------------------------------
+    def search(
+        self,
+        query: str = "",
+        *,
+        offset: int = 0,
+        limit: int = 50,
+        sort: str = "relevance",
+        view: str | None = None,
+        partial_last: bool = False,
+        correct: bool = True,
+    ) -> SearchResult:
+        return self.index.search(
+            query,
+            offset=offset,
+            limit=limit,
+            sort=sort,
+            filter_text=view_filter(view),
+            partial_last=partial_last,
+            correct=correct,
+        )
+
+    def spans(self, text: str, field: str, result: SearchResult) -> list[tuple[int, int]]:
+        return self.index.spans(text, field, result.terms)
+
+    def matches(self, paper: Paper, result: SearchResult) -> dict[str, list[tuple[int, int]]]:
+        """Where the result's query matched this paper, by field."""
+        found = {}
+        for field, text in (("title", paper.title), ("abstract", paper.abstract)):
+            spans = self.index.spans(text, field, result.terms)
+            if spans:
+                found[field] = spans
+        return found
+
+    def similar(self, paper_id: str, limit: int = 10) -> list[Hit]:
+        return self.index.similar(self.get(paper_id), limit=limit)
+
+    # -- import ----------------------------------------------------------------------------------
+    def import_path(
+        self, path: Path, fmt: str | None = None, progress: Progress | None = None, **options: object
+    ) -> ImportReport:
+        return self.add_papers(importers.read_records(Path(path), fmt, **options), progress=progress)
+
+    def add_papers(self, records: Iterable[Record], progress: Progress | None = None) -> ImportReport:
+        """Merge records into the library, a batch at a time: each batch lands whole or not at all."""
+        report = ImportReport()
+        seen = 0
+        for chunk in _chunks(records, BATCH):
+            changed: list[Paper] = []
+            with self.records.batch():
+                for record in chunk:
+                    if isinstance(record, Skipped):
+                        report.skipped += 1
+                        if len(report.problems) < MAX_PROBLEMS:
+                            report.problems.append(str(record))
+                        continue
+                    existing = self.records.find_same(record)
+                    if existing is None:
+                        self.records.put(record)
+                        changed.append(record)
+                        report.added += 1
+                        continue
+                    merged = merge(existing, record)
+                    if merged == existing:
+                        report.unchanged += 1
+                    else:
+                        self.records.put(merged)
+                        changed.append(merged)
+                        report.updated += 1
+                if changed:
+                    self.records.set_meta("index_pending", "1")
+            if changed:
+                users = self.users()
+                self.index.upsert((p, users.get(p.id)) for p in changed)
+                self.records.set_meta("index_pending", "")
+            seen += len(chunk)
+            if progress:
+                progress(seen, None)
+        return report
+
+    def _seed(self) -> None:
+        path = sample_path()
+        if path.exists():
+            self.add_papers(importers.read_records(path, "hfpage", reference=SAMPLE_REFERENCE_DATE))
+        self.records.set_meta("seeded", "1")
+
+    # -- export ----------------------------------------------------------------------------------
+    def select(
+        self, *, query: str = "", bookmarked: bool = False, tag: str | None = None
+    ) -> Iterator[Paper]:
+        """Papers matching the filters, streamed (all papers when no filter is given)."""
+        filters = []
+        if bookmarked:
+            filters.append("is:bookmarked")
+        if tag:
+            filters.append(f'tags:"{tag}"')
+        if not query and not filters:
+            yield from self.records.iter_all()
+            return
+        result = self.index.search(
+            query, limit=10**9, filter_text=" AND ".join(filters), sort="relevance", correct=False
+        )
+        ids = [h.id for h in result.hits]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            found = self.records.get_many(chunk)
+            yield from (found[i] for i in chunk if i in found)
+
+    # -- maintenance -----------------------------------------------------------------------------
+    def reindex(self, progress: Progress | None = None) -> int:
+        total = self.records.count()
+        users = self.users()
+        self.records.set_meta("index_pending", "1")
+        count = self.index.rebuild(
+            ((p, users.get(p.id)) for p in self.records.iter_all()),
+            progress=(lambda n: progress(n, total)) if progress else None,
+        )
+        self.records.set_meta("index_pending", "")
+        self.records.set_meta("store_synced", str(self.store.latest_change()))
+        return count
+
+    def sync_store(self) -> int:
+        """Bring hand edits of the YAML (or another instance's saves) into the index."""
+        stamp = float(self.records.get_meta("store_synced") or 0)
+        changed = self.store.changed_since(stamp)
+        if not changed and stamp:
+            return 0
+        found, problems = self.store.scan()
+        with self._users_lock:
+            previous = self._users or {}
+            self._users = found
+            self.store_problems = [str(p) for p in problems]
+        stale = {u.paper_id for u in found.values()} ^ set(previous) if previous else set(found)
+        stale |= {uid for uid, u in found.items() if previous.get(uid) != u}
+        papers = self.records.get_many(sorted(stale))
+        if papers:
+            self.index.upsert((p, found.get(p.id)) for p in papers.values())
+        self.records.set_meta("store_synced", str(self.store.latest_change()))
+        return len(papers)
+
+    def check(self) -> list[str]:
+        """Problems with the store and the index, one line each (empty when all is well)."""
+        problems = []
+        _, bad = self.store.scan()
+        problems.extend(str(p) for p in bad)
+        records = self.records.count()
+        indexed = self.index.doc_count()
+        if indexed != records:
+            problems.append(f"{self.index.path}: indexes {indexed} papers, the library has {records}")
+        users, _ = self.store.scan()
+        for paper_id in users:
+            if self.records.get(paper_id) is None:
+                problems.append(
+                    f"{self.store.path_for(paper_id)}: notes for {paper_id!r}, "
+                    "which is not in the library (kept; import the paper to see them)"
+                )
+        return problems
+
+
+def _chunks(items: Iterable[Record], size: int) -> Iterator[list[Record]]:
+    chunk: list[Record] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def open_library(root: Path, **kwargs: object) -> Library:
+    with contextlib.suppress(StoreError):
+        pass
+    return Library(root, **kwargs)  # type: ignore[arg-type]

@@ -1,0 +1,292 @@
+"""The YAML store: the user's bookmarks, read state, tags and notes, one small file per paper.
+
+Why a file per paper: a save rewrites one small file (milliseconds at any library size, where
+one 10k-note file costs seconds), a hand edit or a corrupt file touches one paper only, and the
+folder diffs well in git. Only papers the user touched have a file.
+
+Every change is a read-modify-write of the file on disk under a lock shared by all processes,
+so two instances (or an instance and a hand edit) never save over each other's change.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import yaml
+from filelock import FileLock, Timeout
+
+from paperreader.core.errors import StoreError, StoreLocked
+from paperreader.core.fsutil import atomic_write, remove_stale_temps
+from paperreader.core.models import Note, ReadState, UserData
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+MAX_FILE_BYTES = 16 * 1024 * 1024
+LOCK_TIMEOUT = 10.0
+HEADER = "# paperreader: your data for one paper. Edit freely; keep the id line.\n"
+KEY_ORDER = ("id", "title", "bookmarked", "state", "tags", "note")
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def file_name(paper_id: str) -> str:
+    """A safe file name for an id (old arXiv ids hold a slash; DOIs hold anything)."""
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", paper_id).lstrip(".")
+    return (safe or "_")[:150] + ".yaml"
+
+
+class _BlockDumper(_Dumper):  # type: ignore[misc, valid-type]
+    """Multi-line strings (notes) as `|` blocks so the file reads like the note."""
+
+
+def _str_presenter(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
+    style = "|" if "\n" in data else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
+_BlockDumper.add_representer(str, _str_presenter)
+
+
+@dataclass
+class StoreProblem:
+    """A file that could not be read: reported, never overwritten."""
+
+    path: Path
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def _mark(exc: yaml.MarkedYAMLError, path: Path) -> str:
+    mark = exc.problem_mark or exc.context_mark
+    where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+    what = exc.problem or exc.context or "invalid YAML"
+    return f"{where}: {what}"
+
+
+def _key_line(text: str, key: str, path: Path) -> str:
+    """'file:line' of a top-level key, for messages about a bad value."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.startswith(f"{key}:"):
+            return f"{path}:{number}"
+    return str(path)
+
+
+def _parse_time(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    raise ValueError("not a date and time")
+
+
+def parse_user_data(text: str, path: Path) -> UserData:
+    """Validate one file's content; any problem raises StoreError naming the file and place."""
+    try:
+        data = yaml.load(text, Loader=_Loader)  # the safe loader: no python/* tags
+    except yaml.MarkedYAMLError as exc:
+        raise StoreError(_mark(exc, path)) from None
+    except (yaml.YAMLError, RecursionError, MemoryError) as exc:
+        raise StoreError(f"{path}: not readable YAML ({type(exc).__name__})") from None
+    if not isinstance(data, dict):
+        kind = "empty" if data is None else f"a {type(data).__name__}, not a mapping"
+        raise StoreError(f"{path}:1: the file is {kind}")
+
+    def bad(key: str, why: str) -> StoreError:
+        return StoreError(f"{_key_line(text, key, path)}: {key}: {why}")
+
+    paper_id = data.get("id")
+    if not isinstance(paper_id, (str, int, float)) or not str(paper_id).strip():
+        raise bad("id", "missing or not text")
+    bookmarked = data.get("bookmarked", False)
+    if not isinstance(bookmarked, bool):
+        raise bad("bookmarked", "must be true or false")
+    try:
+        state = ReadState(data.get("state") or "unread")
+    except ValueError:
+        raise bad("state", "must be unread, reading or read") from None
+    tags = data.get("tags") or []
+    if isinstance(tags, str):
+        tags = [tags]
+    if not isinstance(tags, list) or not all(isinstance(t, (str, int, float)) for t in tags):
+        raise bad("tags", "must be a list of words")
+    note = None
+    raw_note = data.get("note")
+    if isinstance(raw_note, str):
+        raw_note = {"text": raw_note}
+    if raw_note is not None:
+        if not isinstance(raw_note, dict) or not isinstance(raw_note.get("text", ""), str):
+            raise bad("note", "must hold a text")
+        try:
+            created = _parse_time(raw_note["created"]) if "created" in raw_note else now()
+            updated = _parse_time(raw_note["updated"]) if "updated" in raw_note else created
+        except ValueError:
+            raise bad("note", "created/updated must be dates and times") from None
+        note = Note(text=raw_note.get("text", ""), created=created, updated=updated)
+    title = data.get("title")
+    return UserData(
+        paper_id=str(paper_id).strip(),
+        bookmarked=bookmarked,
+        state=state,
+        tags=normalise_tags(str(t) for t in tags),
+        note=note,
+        title=title if isinstance(title, str) else "",
+    )
+
+
+def normalise_tags(tags: Any) -> list[str]:
+    """Lower case, no spaces or commas, no duplicates, sorted: tags diff and search well."""
+    out: set[str] = set()
+    for tag in tags:
+        cleaned = re.sub(r"[\s,]+", "-", str(tag).strip().lower()).strip("-")
+        if cleaned:
+            out.add(cleaned[:64])
+    return sorted(out)
+
+
+def dump_user_data(user: UserData) -> bytes:
+    """The file's bytes. Raises StoreError for text YAML cannot hold (e.g. lone surrogates)."""
+    data: dict[str, Any] = {"id": user.paper_id}
+    if user.title:
+        data["title"] = user.title
+    data["bookmarked"] = user.bookmarked
+    data["state"] = user.state.value
+    data["tags"] = list(user.tags)
+    if user.note is not None:
+        data["note"] = {
+            "created": user.note.created.isoformat(),
+            "updated": user.note.updated.isoformat(),
+            "text": user.note.text,
+        }
+    try:
+        text = yaml.dump(
+            data, Dumper=_BlockDumper, sort_keys=False, allow_unicode=True, width=100
+        )
+        return (HEADER + text).encode("utf-8")
+    except (yaml.YAMLError, UnicodeError) as exc:
+        raise StoreError(
+            f"cannot save the data of {user.paper_id}: it holds text YAML cannot store ({exc})"
+        ) from None
+
+
+class Store:
+    """The folder of per-paper YAML files, with a lock shared by every process that writes it."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._lock = FileLock(str(self.root / ".lock"), timeout=LOCK_TIMEOUT)
+        with self.locked():
+            remove_stale_temps(self.root)
+
+    def path_for(self, paper_id: str) -> Path:
+        return self.root / file_name(paper_id)
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        try:
+            with self._lock:
+                yield
+        except Timeout:
+            raise StoreLocked(
+                f"{self.root}: another paperreader has held the store lock for over "
+                f"{LOCK_TIMEOUT:.0f} s; try again"
+            ) from None
+
+    def _read(self, path: Path) -> UserData | None:
+        try:
+            size = path.stat().st_size
+            if size > MAX_FILE_BYTES:
+                raise StoreError(f"{path}: {size} bytes is too large for one paper's data")
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot read ({exc.strerror or exc})") from None
+        if b"\x00" in raw:
+            raise StoreError(f"{path}:1: the file holds NUL bytes (corrupt?)")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise StoreError(f"{path}: byte {exc.start} is not UTF-8") from None
+        return parse_user_data(text, path)
+
+    def get(self, paper_id: str) -> UserData:
+        """The paper's data as on disk now (empty data when it has no file)."""
+        found = self._read(self.path_for(paper_id))
+        return found if found is not None else UserData(paper_id=paper_id)
+
+    def update(
+        self, paper_id: str, change: Callable[[UserData], None], *, title: str = ""
+    ) -> UserData:
+        """Apply `change` to the data on disk and save it atomically, all under the lock.
+
+        A file that does not parse is never written: StoreError tells where it is broken.
+        """
+        path = self.path_for(paper_id)
+        with self.locked():
+            user = self._read(path) or UserData(paper_id=paper_id)
+            change(user)
+            if title:
+                user.title = title
+            if user.is_empty:
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+            else:
+                payload = dump_user_data(user)
+                try:
+                    atomic_write(path, payload)
+                except OSError as exc:
+                    raise StoreError(
+                        f"{path}: could not save ({exc.strerror or exc}); the file is unchanged"
+                    ) from None
+        return user
+
+    def scan(self) -> tuple[dict[str, UserData], list[StoreProblem]]:
+        """Every paper's data, plus the files that could not be read (they hide nothing else)."""
+        found: dict[str, UserData] = {}
+        problems: list[StoreProblem] = []
+        for path in self.files():
+            try:
+                user = self._read(path)
+            except StoreError as exc:
+                problems.append(StoreProblem(path, str(exc)))
+                continue
+            if user is not None:
+                found[user.paper_id] = user
+        return found, problems
+
+    def files(self) -> list[Path]:
+        return sorted(
+            Path(e.path)
+            for e in os.scandir(self.root)
+            if e.name.endswith(".yaml") and not e.name.startswith(".") and e.is_file()
+        )
+
+    def changed_since(self, stamp: float) -> list[Path]:
+        """Files modified after `stamp` (a hand edit, or another instance's save)."""
+        return [p for p in self.files() if _mtime(p) > stamp]
+
+    def latest_change(self) -> float:
+        stamps = [_mtime(p) for p in self.files()]
+        return max([_mtime(self.root), *stamps]) if stamps else _mtime(self.root)
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
