@@ -163,6 +163,7 @@ _FILTER_WORDS = {
 _FILTER_RE = re.compile(r"(?<![\w:])(?:is|has):\w+", re.I)
 _PLAIN_WORD = re.compile(r"""(?<![\w:"*~])([^\W\d_][\w'-]*)(?![\w:*~])""")
 _OPERATORS = {"and", "or", "not", "to"}
+_FIELDED = re.compile(r'(?<![^\s(])\w+:(?:"[^"]*"|\[[^\]]*\]|\{[^}]*\}|[^\s()]+)')
 _SORT_FACETS = {"newest": ("date", True), "oldest": ("date", False), "title": ("title_sort", False)}
 
 
@@ -324,14 +325,31 @@ class SearchIndex:
         return parser
 
     def parse(self, text: str, *, partial_last: bool = False) -> Q.Query:
+        """Parse the query language. Plain words are ORed with a bonus for matching more of
+        them; a clause aimed at one field (`date:2024`, `author:smith`, `is:bookmarked`) must
+        hold, unless the user wrote their own AND / OR / NOT structure."""
         text = rewrite_filters(text)
+        clauses: list[str] = []
+        if not _has_operators(text):
+            clauses = [m.group(0) for m in _FIELDED.finditer(text)]
+            text = _FIELDED.sub(" ", text)
+        parts = [self._parse_free(text, partial_last=partial_last)] if text.strip() else []
+        parts += [self._parse_text(clause) for clause in clauses]
+        if not parts:
+            return Q.Every()
+        return parts[0] if len(parts) == 1 else Q.And(parts)
+
+    def _parse_text(self, text: str) -> Q.Query:
         try:
             query = self._parser.parse(text)
         except Exception as exc:
             raise QueryError(f"cannot read the query {text!r}: {exc}") from None
         if query is Q.NullQuery or isinstance(query, type(Q.NullQuery)):
             return Q.Every()
-        query = _require_fielded(query.accept(self._bound_expansions))
+        return query.accept(self._bound_expansions)
+
+    def _parse_free(self, text: str, *, partial_last: bool) -> Q.Query:
+        query = self._parse_text(text)
         extras: list[Q.Query] = []
         words = [w for w in _PLAIN_WORD.findall(text) if w.lower() not in _OPERATORS]
         # Joined words: "flash attention" also finds "FlashAttention".
@@ -339,7 +357,8 @@ class SearchIndex:
             joined = self._analyse(a + b)
             if joined:
                 extras.extend(Q.Term(f, joined[0]) for f in ("title", "abstract"))
-        if partial_last and words and text.rstrip() == text and text.endswith(words[-1]):
+        stripped = text.rstrip()
+        if partial_last and words and stripped == text and stripped.endswith(words[-1]):
             last = words[-1].lower()
             if len(last) >= 2:
                 extras.extend(BoundedPrefix(f, last, boost=0.9) for f in ("title", "abstract"))
@@ -496,19 +515,6 @@ class SearchIndex:
         text = f"{paper.title}\n{paper.title}\n{paper.abstract}"
         results = searcher.more_like(docnum, "abstract", text=text, top=limit, numterms=12)
         return [self._hit(h) for h in results]
-
-
-def _require_fielded(query: Q.Query) -> Q.Query:
-    """Plain words are ORed (a paper matching most of them still shows), but a clause the user
-    aimed at one field (`date:2024`, `author:smith`, `is:bookmarked`) must hold."""
-    if not isinstance(query, Q.Or):
-        return query
-    fielded = [s for s in query.subqueries if getattr(s, "fieldname", None)]
-    if not fielded:
-        return query
-    rest = [s for s in query.subqueries if not getattr(s, "fieldname", None)]
-    base = Q.Or(rest, boost=query.boost, scale=query.scale) if rest else Q.Every()
-    return Q.And([base, *fielded])
 
 
 def _text_terms(pairs: Iterable[tuple[str, object]]) -> set[tuple[str, str]]:
