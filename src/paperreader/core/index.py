@@ -371,8 +371,9 @@ class SearchIndex:
             return BoundedPrefix(q.fieldname, q.text, boost=q.boost)
         if type(q) is Q.FuzzyTerm:
             stem = self._analyse(q.text) or [q.text]
-            return BoundedFuzzy(q.fieldname, stem[0], boost=q.boost, maxdist=q.maxdist,
-                                prefixlength=q.prefixlength)
+            return BoundedFuzzy(
+                q.fieldname, stem[0], boost=q.boost, maxdist=q.maxdist, prefixlength=q.prefixlength
+            )
         return q
 
     def _analyse(self, word: str) -> list[str]:

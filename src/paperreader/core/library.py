@@ -126,6 +126,8 @@ class Library:
             probe.doi = key.lower().removeprefix("doi:")
         found = self.records.find_same(probe) if (probe.arxiv_id or probe.doi) else None
         if found is None:
+            found = self.records.by_prefix(key)
+        if found is None:
             raise UnknownPaper(key)
         return found
 
@@ -172,7 +174,9 @@ class Library:
 
     def remove_tags(self, paper_id: str, tags: Iterable[str]) -> UserData:
         gone = set(normalise_tags(tags))
-        return self._change(paper_id, lambda u: setattr(u, "tags", [t for t in u.tags if t not in gone]))
+        return self._change(
+            paper_id, lambda u: setattr(u, "tags", [t for t in u.tags if t not in gone])
+        )
 
     def set_tags(self, paper_id: str, tags: Iterable[str]) -> UserData:
         new = normalise_tags(tags)
@@ -200,7 +204,9 @@ class Library:
                     f"{theirs.text}"
                 )
             created = theirs.created if theirs else stamp
-            user.note = Note(text=merged, created=created, updated=stamp) if merged.strip() else None
+            user.note = (
+                Note(text=merged, created=created, updated=stamp) if merged.strip() else None
+            )
 
         return self._change(paper_id, change)
 
@@ -256,11 +262,19 @@ class Library:
 
     # -- import ----------------------------------------------------------------------------------
     def import_path(
-        self, path: Path, fmt: str | None = None, progress: Progress | None = None, **options: object
+        self,
+        path: Path,
+        fmt: str | None = None,
+        progress: Progress | None = None,
+        **options: object,
     ) -> ImportReport:
-        return self.add_papers(importers.read_records(Path(path), fmt, **options), progress=progress)
+        return self.add_papers(
+            importers.read_records(Path(path), fmt, **options), progress=progress
+        )
 
-    def add_papers(self, records: Iterable[Record], progress: Progress | None = None) -> ImportReport:
+    def add_papers(
+        self, records: Iterable[Record], progress: Progress | None = None
+    ) -> ImportReport:
         """Merge records into the library, a batch at a time: each batch lands whole or not at all."""
         report = ImportReport()
         seen = 0
@@ -365,7 +379,9 @@ class Library:
         records = self.records.count()
         indexed = self.index.doc_count()
         if indexed != records:
-            problems.append(f"{self.index.path}: indexes {indexed} papers, the library has {records}")
+            problems.append(
+                f"{self.index.path}: indexes {indexed} papers, the library has {records}"
+            )
         users, _ = self.store.scan()
         for paper_id in users:
             if self.records.get(paper_id) is None:

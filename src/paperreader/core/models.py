@@ -34,7 +34,7 @@ def normalise_title(title: str) -> str:
     return re.sub(r"[^a-z0-9]+", " ", folded.lower()).strip()
 
 
-def title_slug(title: str, max_words: int = 8) -> str:
+def title_slug(title: str, max_words: int = 5) -> str:
     """A short readable id made from the title, stable for the same normalised title."""
     import hashlib
 

@@ -53,9 +53,11 @@ def merge(old: Paper, new: Paper) -> Paper:
             value = a if a not in (None, "", []) else b
         setattr(merged, f.name, value)
     # A title written with fewer line-wrap or LaTeX artefacts is usually the longer clean one.
-    if new.title and len(new.title) > len(merged.title) and normalise_title(
+    if (
         new.title
-    ) == normalise_title(old.title):
+        and len(new.title) > len(merged.title)
+        and normalise_title(new.title) == normalise_title(old.title)
+    ):
         merged.title = new.title
     return merged
 
@@ -98,12 +100,20 @@ class Records:
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            for (data,) in self.db.execute(
-                f"SELECT data FROM papers WHERE id IN ({marks})", chunk
-            ):
+            for (data,) in self.db.execute(f"SELECT data FROM papers WHERE id IN ({marks})", chunk):
                 paper = Paper.from_dict(json.loads(data))
                 found[paper.id] = paper
         return found
+
+    def by_prefix(self, prefix: str) -> Paper | None:
+        """The one paper whose id starts with `prefix` (None when none or several do)."""
+        if len(prefix) < 3:
+            return None
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        rows = self.db.execute(
+            "SELECT data FROM papers WHERE id LIKE ? ESCAPE '\\' LIMIT 2", (escaped + "%",)
+        ).fetchall()
+        return Paper.from_dict(json.loads(rows[0][0])) if len(rows) == 1 else None
 
     def find_same(self, paper: Paper) -> Paper | None:
         """The stored record of the same paper: by arXiv id, then DOI, then normalised title."""
