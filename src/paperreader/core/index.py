@@ -353,7 +353,7 @@ class SearchIndex:
         extras: list[Q.Query] = []
         words = [w for w in _PLAIN_WORD.findall(text) if w.lower() not in _OPERATORS]
         # Joined words: "flash attention" also finds "FlashAttention".
-        for a, b in zip(words, words[1:]):
+        for a, b in zip(words, words[1:], strict=False):
             joined = self._analyse(a + b)
             if joined:
                 extras.extend(Q.Term(f, joined[0]) for f in ("title", "abstract"))

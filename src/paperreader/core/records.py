@@ -130,9 +130,13 @@ class Records:
             if row:
                 found = Paper.from_dict(json.loads(row[0]))
                 # A title match alone must not merge two different arXiv papers.
-                if column == "title_key" and found.arxiv_id and paper.arxiv_id:
-                    if found.arxiv_id != paper.arxiv_id:
-                        continue
+                if (
+                    column == "title_key"
+                    and found.arxiv_id
+                    and paper.arxiv_id
+                    and found.arxiv_id != paper.arxiv_id
+                ):
+                    continue
                 return found
         return None
 
