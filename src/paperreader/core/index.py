@@ -441,7 +441,7 @@ class SearchIndex:
             title=fields.get("title", ""),
             first_author=fields.get("first_author", "") or "",
             published=when.date() if isinstance(when, datetime) else None,
-            score=float(h.score or 0.0),
+            score=h.score if isinstance(h.score, float) else 0.0,  # sorted hits carry sort keys
             bookmarked="bookmarked" in flags,
             has_note="note" in flags,
             state=ReadState(fields.get("state") or "unread"),
