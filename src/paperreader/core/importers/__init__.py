@@ -15,7 +15,9 @@ from paperreader.core.importers.base import Importer, Record, Skipped
 __all__ = ["Record", "Skipped", "formats", "get_importer", "guess_format", "read_records"]
 
 # Order matters for guessing: the most specific detectors first.
-_MODULES = ["jsonl", "hfpage"]
+# jsonl (our own export) before the arXiv snapshot (both JSON Lines); the HF API before CSL-JSON
+# (both JSON); hfpage last, as it looks for a few words anywhere in the text.
+_MODULES = ["jsonl", "arxiv_snapshot", "hf_api", "csljson", "arxiv_atom", "bibtex", "hfpage"]
 _OPTIONAL_MODULES: list[str] = []  # formats added in later modules register here
 
 HEAD_BYTES = 64 * 1024

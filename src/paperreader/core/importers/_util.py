@@ -49,8 +49,94 @@ def first_line(message: object, limit: int = 200) -> str:
 _MENDELEY_BACKSLASH = re.compile(r"\{?\$\\backslash\$\}?")
 # An unescaped % starts a LaTeX comment: pylatexenc would drop the rest of the line.
 _BARE_PERCENT = re.compile(r"(?<!\\)%")
-_SIMPLE_ESCAPES = re.compile(r"\\([%&_#])")
 _LATEX_NEEDED = re.compile(r"\\[a-zA-Z'`^\"~=.]|[{}]")
+_MATH = re.compile(r"(\$[^$]*\$)")
+
+# Escaped characters are swapped for private-use placeholders while the rest is converted, so
+# that `\{` or `\$` cannot be taken for grouping or math, then restored at the end.
+_ESCAPED = {
+    r"\textbackslash": "\\",
+    r"\textasciitilde": "~",
+    r"\textasciicircum": "^",
+    r"\{": "{",
+    r"\}": "}",
+    r"\$": "$",
+    r"\&": "&",
+    r"\%": "%",
+    r"\_": "_",
+    r"\#": "#",
+}
+_PLACEHOLDER = {src: chr(0xE000 + i) for i, src in enumerate(_ESCAPED)}
+_RESTORE = {chr(0xE000 + i): out for i, out in enumerate(_ESCAPED.values())}
+_ESCAPE_RE = re.compile(
+    r"\\text(?:backslash|asciitilde|asciicircum)(?![a-zA-Z])(?:\s*\{\})?|\\[{}$&%_#]"
+)
+_RESTORE_RE = re.compile("[\ue000-\ue009]")
+_DOLLAR = "\ue00f"
+
+_ACCENTS = {
+    "'": "\u0301",
+    "`": "\u0300",
+    "^": "\u0302",
+    '"': "\u0308",
+    "~": "\u0303",
+    "=": "\u0304",
+    ".": "\u0307",
+    "u": "\u0306",
+    "v": "\u030c",
+    "H": "\u030b",
+    "c": "\u0327",
+    "k": "\u0328",
+    "r": "\u030a",
+}
+_LETTERS = {
+    "ss": "ß", "o": "ø", "O": "Ø", "l": "ł", "L": "Ł", "aa": "å", "AA": "Å",
+    "ae": "æ", "AE": "Æ", "oe": "œ", "OE": "Œ", "i": "ı", "j": "ȷ",
+}  # fmt: skip
+_BASE = r"(?:[A-Za-z]|\\[ij](?![A-Za-z]))"
+# \'e  \'{e}  {\'e}  {\'{e}}  \v{c}  \v c  (letter accents need braces or a space)
+_ACCENT_RE = re.compile(
+    r"\{\\(['`^\"~=.])\s*(?:\{(" + _BASE + r")\}|(" + _BASE + r"))\}"
+    r"|\\(['`^\"~=.])\s*(?:\{(" + _BASE + r")\}|(" + _BASE + r"))"
+    r"|\{\\([uvHckr])(?:\{(" + _BASE + r")\}|\s+(" + _BASE + r"))\}"
+    r"|\\([uvHckr])(?:\{(" + _BASE + r")\}|\s+(" + _BASE + r"))"
+)
+_LETTER_RE = re.compile(
+    r"\{\\(ss|aa|AA|ae|AE|oe|OE|[oOlLij])\}|\\(ss|aa|AA|ae|AE|oe|OE|[oOlLij])(?![A-Za-z])(?:\{\})?"
+)
+_PLAIN_GROUP = re.compile(r"\{([^{}\\]*)\}")
+_MACRO_BEFORE = re.compile(r"\\[A-Za-z]+\s*$")
+
+
+def _accent(m: re.Match[str]) -> str:
+    groups = m.groups()
+    for i in range(0, len(groups), 3):
+        if groups[i]:
+            base = groups[i + 1] or groups[i + 2]
+            return {"\\i": "i", "\\j": "j"}.get(base, base) + _ACCENTS[groups[i]]
+    return m.group(0)
+
+
+def _letter(m: re.Match[str]) -> str:
+    return _LETTERS[m.group(1) or m.group(2)]
+
+
+def _ungroup(m: re.Match[str]) -> str:
+    if _MACRO_BEFORE.search(m.string, 0, m.start()):
+        return m.group(0)  # a macro's argument: leave it to pylatexenc
+    return m.group(1)
+
+
+def _convert_text(part: str) -> str:
+    """Non-math LaTeX text to Unicode: common accents quickly, the rest through pylatexenc."""
+    part = _ACCENT_RE.sub(_accent, part)
+    part = _LETTER_RE.sub(_letter, part)
+    previous = None
+    while previous != part and "{" in part:
+        previous, part = part, _PLAIN_GROUP.sub(_ungroup, part)
+    if _LATEX_NEEDED.search(part):
+        part = latex_to_unicode(_BARE_PERCENT.sub(r"\\%", part))
+    return part
 
 
 def latex_text(text: str | None) -> str:
@@ -58,9 +144,47 @@ def latex_text(text: str | None) -> str:
     if not text:
         return ""
     text = _MENDELEY_BACKSLASH.sub(r"\\", text)
-    if _LATEX_NEEDED.search(text):
-        text = latex_to_unicode(_BARE_PERCENT.sub(r"\\%", text))
-    return _SIMPLE_ESCAPES.sub(r"\1", text)
+    if "\\" not in text and "{" not in text and "}" not in text:
+        return text
+    text = text.replace("\\$", _DOLLAR)  # an escaped dollar neither opens nor closes math
+    parts = _MATH.split(text)
+    for i, part in enumerate(parts):
+        if i % 2:
+            parts[i] = part.replace(_DOLLAR, "\\$")
+            continue
+        part = _ESCAPE_RE.sub(_hide, part)
+        if _LATEX_NEEDED.search(part):
+            part = _convert_text(part)
+        parts[i] = _RESTORE_RE.sub(lambda m: _RESTORE[m.group(0)], part).replace(_DOLLAR, "$")
+    return "".join(parts)
+
+
+def _hide(m: re.Match[str]) -> str:
+    found = m.group(0)
+    key = found if len(found) == 2 else found[: len(found.split("{")[0].rstrip())]
+    return _PLACEHOLDER[key]
+
+
+_MENDELEY_ESCAPES = re.compile(
+    r"\\backslash(?![a-zA-Z]*\})\s?|\{\\([$&%_{}#])\}|\{\\\^\{\}\}|\{~\}"
+)
+
+
+def mendeley_unescape(text: str) -> str:
+    r"""Undo Mendeley's "escape LaTeX" export: `{\$}\backslashrho{\$}` was `$\rho$`."""
+    if "\\backslash" not in text and "{\\" not in text and "{~}" not in text:
+        return text
+    text = _MENDELEY_BACKSLASH.sub(r"\\", text)
+
+    def undo(m: re.Match[str]) -> str:
+        found = m.group(0)
+        if found.startswith("\\backslash"):
+            return "\\"
+        if m.group(1):
+            return m.group(1)
+        return "^" if "^" in found else "~"
+
+    return _MENDELEY_ESCAPES.sub(undo, text)
 
 
 def latex_line(text: str | None) -> str:
@@ -78,7 +202,7 @@ def latex_url(text: str | None) -> str:
     if not text:
         return ""
     text = re.sub(r"\{\\~\{\}\}|\\~\{\}|\\textasciitilde\{?\}?", "~", text)
-    text = _SIMPLE_ESCAPES.sub(r"\1", text)
+    text = re.sub(r"\\([%&_#$~])", r"\1", text)
     return clean_line(text.replace("{", "").replace("}", "")).replace(" ", "")
 
 
@@ -92,7 +216,7 @@ _SUFFIXES = {"jr", "jr.", "sr", "sr.", "ii", "iii", "iv", "v"}
 
 
 def flip_name(name: str) -> str:
-    """"Last, First" -> "First Last"; "Last, Jr, First" -> "First Last Jr"; others unchanged."""
+    """ "Last, First" -> "First Last"; "Last, Jr, First" -> "First Last Jr"; others unchanged."""
     parts = [p.strip() for p in split_top_level(name, ",")]
     if len(parts) == 1:
         return parts[0]

@@ -80,9 +80,13 @@ def parse_feed(data: bytes | str, where: str = "<feed>", *, allow_empty: bool = 
         _consume(parser, state, page, where, line_no)
     except ET.ParseError as exc:
         if not page.records:
-            raise ImportFailure(f"{where}: not a well-formed XML feed ({first_line(exc)})") from None
+            raise ImportFailure(
+                f"{where}: not a well-formed XML feed ({first_line(exc)})"
+            ) from None
         page.records.append(
-            Skipped(f"{where}:{state.entry_line or line_no}", f"feed broken here ({first_line(exc)})")
+            Skipped(
+                f"{where}:{state.entry_line or line_no}", f"feed broken here ({first_line(exc)})"
+            )
         )
     if not state.seen_root:
         raise ImportFailure(f"{where}: not an Atom feed")
