@@ -11,20 +11,49 @@ TEMP_MARK = ".tmp-"
 
 
 def atomic_write(path: Path, data: bytes) -> None:
-    """Write `data` to `path` via a temp file in the same folder, fsync, then `os.replace`."""
+    """Write `data` to `path` via a temp file in the same folder, fsync, then `os.replace`.
+
+    Any failure (disk full, a read-only folder, Ctrl-C) removes the temp file and leaves `path`
+    exactly as it was. A symlinked file is written through to its target (notes kept in a
+    dotfiles repo stay linked), and a replaced file keeps its permissions."""
+    path = Path(path)
+    if path.is_symlink():
+        path = path.resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
+    mode = _existing_mode(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}{TEMP_MARK}", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+        try:
+            _write_all(fd, data)
+            if mode is not None:
+                os.fchmod(fd, mode)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
     fsync_dir(path.parent)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """os.write may write less than asked (signals, pipes, some file systems): loop."""
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        if written <= 0:  # never seen on a regular file, but never spin
+            raise OSError(f"write returned {written}")
+        view = view[written:]
+
+
+def _existing_mode(path: Path) -> int | None:
+    """The permissions of the file being replaced (a new file stays private: 0600)."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        return None
 
 
 def fsync_dir(folder: Path) -> None:

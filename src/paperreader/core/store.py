@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -23,7 +24,7 @@ import yaml
 from filelock import FileLock, Timeout
 
 from paperreader.core.errors import StoreError, StoreLocked
-from paperreader.core.fsutil import atomic_write, remove_stale_temps
+from paperreader.core.fsutil import TEMP_MARK, atomic_write, remove_stale_temps
 from paperreader.core.models import Note, ReadState, UserData
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -33,6 +34,13 @@ MAX_FILE_BYTES = 16 * 1024 * 1024
 LOCK_TIMEOUT = 10.0
 HEADER = "# paperreader: your data for one paper. Edit freely; keep the id line.\n"
 KEY_ORDER = ("id", "title", "bookmarked", "state", "tags", "note")
+# libyaml's composer recurses in C: 50k nested `[` crash the process (SIGSEGV), so deeper files
+# are refused before loading. paperreader writes 3 levels; hand edits need no more than a few.
+MAX_DEPTH = 100
+KEEP_BACKUPS = 10
+BACKUPS_DIR = "backups"
+_OPEN = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
+_CLOSE = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
 
 
 def now() -> datetime:
@@ -93,8 +101,37 @@ def _parse_time(value: Any) -> datetime:
     raise ValueError("not a date and time")
 
 
+def _check_depth(text: str, path: Path) -> None:
+    """Refuse nesting deeper than MAX_DEPTH without building it (see MAX_DEPTH)."""
+    if sum(text.count(c) for c in "[{-?:") < MAX_DEPTH:
+        return  # every level needs one of these characters: this file cannot be that deep
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            if isinstance(event, _OPEN):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    mark = event.start_mark
+                    raise StoreError(
+                        f"{path}:{mark.line + 1}:{mark.column + 1}: nested more than "
+                        f"{MAX_DEPTH} levels deep (not a paperreader file?)"
+                    )
+            elif isinstance(event, _CLOSE):
+                depth -= 1
+    except yaml.MarkedYAMLError as exc:
+        raise StoreError(_mark(exc, path)) from None
+    except yaml.YAMLError as exc:
+        raise StoreError(f"{path}: not readable YAML ({type(exc).__name__})") from None
+
+
 def parse_user_data(text: str, path: Path) -> UserData:
     """Validate one file's content; any problem raises StoreError naming the file and place."""
+    return _parse(text, path)[0]
+
+
+def _parse(text: str, path: Path) -> tuple[UserData, dict[str, Any]]:
+    """The paper's data plus the top-level keys paperreader does not know (kept on save)."""
+    _check_depth(text, path)
     try:
         data = yaml.load(text, Loader=_Loader)  # the safe loader: no python/* tags
     except yaml.MarkedYAMLError as exc:
@@ -111,6 +148,10 @@ def parse_user_data(text: str, path: Path) -> UserData:
     paper_id = data.get("id")
     if not isinstance(paper_id, (str, int, float)) or not str(paper_id).strip():
         raise bad("id", "missing or not text")
+    if isinstance(paper_id, (int, float)):
+        # A hand-typed `id: 2403.10000` loads as the float 2403.1: take the id as written.
+        written = re.search(r"^id:[ \t]*([^\s#]+)", text, re.M)
+        paper_id = written.group(1).strip("'\"") if written else paper_id
     bookmarked = data.get("bookmarked", False)
     if not isinstance(bookmarked, bool):
         raise bad("bookmarked", "must be true or false")
@@ -137,7 +178,7 @@ def parse_user_data(text: str, path: Path) -> UserData:
             raise bad("note", "created/updated must be dates and times") from None
         note = Note(text=raw_note.get("text", ""), created=created, updated=updated)
     title = data.get("title")
-    return UserData(
+    user = UserData(
         paper_id=str(paper_id).strip(),
         bookmarked=bookmarked,
         state=state,
@@ -145,6 +186,8 @@ def parse_user_data(text: str, path: Path) -> UserData:
         note=note,
         title=title if isinstance(title, str) else "",
     )
+    extras = {k: v for k, v in data.items() if k not in KEY_ORDER}
+    return user, extras
 
 
 def normalise_tags(tags: Any) -> list[str]:
@@ -157,8 +200,11 @@ def normalise_tags(tags: Any) -> list[str]:
     return sorted(out)
 
 
-def dump_user_data(user: UserData) -> bytes:
-    """The file's bytes. Raises StoreError for text YAML cannot hold (e.g. lone surrogates)."""
+def dump_user_data(user: UserData, extras: dict[str, Any] | None = None) -> bytes:
+    """The file's bytes, checked to read back as `user`: what cannot be read back is never
+    written. Raises StoreError for text YAML cannot hold (e.g. lone surrogates).
+
+    `extras` are top-level keys a hand edit added (`priority: high`): kept, never dropped."""
     data: dict[str, Any] = {"id": user.paper_id}
     if user.title:
         data["title"] = user.title
@@ -172,9 +218,7 @@ def dump_user_data(user: UserData) -> bytes:
             "text": user.note.text,
         }
     try:
-        text = yaml.dump(
-            data, Dumper=_BlockDumper, sort_keys=False, allow_unicode=True, width=100
-        )
+        text = yaml.dump(data, Dumper=_BlockDumper, sort_keys=False, allow_unicode=True, width=100)
         return (HEADER + text).encode("utf-8")
     except (yaml.YAMLError, UnicodeError) as exc:
         raise StoreError(
@@ -191,6 +235,10 @@ class Store:
         self._lock = FileLock(str(self.root / ".lock"), timeout=LOCK_TIMEOUT)
         with self.locked():
             remove_stale_temps(self.root)
+            if self.backups_root.is_dir():  # a backup cut short by a crash
+                for entry in os.scandir(self.backups_root):
+                    if entry.name.startswith(".") and TEMP_MARK in entry.name:
+                        shutil.rmtree(entry.path, ignore_errors=True)
 
     def path_for(self, paper_id: str) -> Path:
         return self.root / file_name(paper_id)
@@ -207,6 +255,10 @@ class Store:
             ) from None
 
     def _read(self, path: Path) -> UserData | None:
+        found = self._read_full(path)
+        return found[0] if found else None
+
+    def _read_full(self, path: Path) -> tuple[UserData, dict[str, Any]] | None:
         try:
             size = path.stat().st_size
             if size > MAX_FILE_BYTES:
@@ -222,7 +274,7 @@ class Store:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise StoreError(f"{path}: byte {exc.start} is not UTF-8") from None
-        return parse_user_data(text, path)
+        return _parse(text, path)
 
     def get(self, paper_id: str) -> UserData:
         """The paper's data as on disk now (empty data when it has no file)."""
@@ -238,15 +290,16 @@ class Store:
         """
         path = self.path_for(paper_id)
         with self.locked():
-            user = self._read(path) or UserData(paper_id=paper_id)
+            found = self._read_full(path)
+            user, extras = found if found else (UserData(paper_id=paper_id), {})
             change(user)
             if title:
                 user.title = title
-            if user.is_empty:
+            if user.is_empty and not extras:
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
             else:
-                payload = dump_user_data(user)
+                payload = dump_user_data(user, extras)
                 try:
                     atomic_write(path, payload)
                 except OSError as exc:
@@ -275,6 +328,70 @@ class Store:
             for e in os.scandir(self.root)
             if e.name.endswith(".yaml") and not e.name.startswith(".") and e.is_file()
         )
+
+    # -- backups -------------------------------------------------------------------------------
+    @property
+    def backups_root(self) -> Path:
+        return self.root.parent / BACKUPS_DIR
+
+    def backup(self, reason: str) -> Path:
+        """Copy every store file to `<lib>/backups/<timestamp>-<reason>/` before something
+        destructive; the last KEEP_BACKUPS copies are kept. Returns the copy's folder."""
+        slug = re.sub(r"[^A-Za-z0-9_-]+", "-", reason).strip("-")[:40] or "backup"
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-%f")
+        target = self.backups_root / f"{stamp}-{slug}"
+        partial = self.backups_root / f".{target.name}{TEMP_MARK}partial"
+        with self.locked():
+            shutil.rmtree(partial, ignore_errors=True)
+            partial.mkdir(parents=True)
+            try:
+                for path in self.files():
+                    shutil.copy2(path, partial / path.name)
+                partial.rename(target)  # a half-made copy never looks like a backup
+            except OSError as exc:
+                shutil.rmtree(partial, ignore_errors=True)
+                raise StoreError(
+                    f"{target}: could not back up the store ({exc.strerror or exc})"
+                ) from None
+        for old in self.backups()[:-KEEP_BACKUPS]:
+            shutil.rmtree(old, ignore_errors=True)
+        return target
+
+    def backups(self) -> list[Path]:
+        """The backup folders, oldest first."""
+        if not self.backups_root.is_dir():
+            return []
+        return sorted(
+            Path(e.path)
+            for e in os.scandir(self.backups_root)
+            if e.is_dir() and not e.name.startswith(".")
+        )
+
+    def restore(self, name: str) -> int:
+        """Make the store what backup `name` holds (the current state is backed up first).
+
+        Returns how many files the backup held."""
+        source = self.backups_root / Path(name).name
+        if not Path(name).name or not source.is_dir():
+            known = ", ".join(p.name for p in self.backups()) or "none"
+            raise StoreError(f"no backup named {name!r} in {self.backups_root}; known: {known}")
+        wanted = sorted(p for p in source.iterdir() if p.suffix == ".yaml" and p.is_file())
+        self.backup(f"before-restore-{source.name}")
+        with self.locked():
+            names = {p.name for p in wanted}
+            for path in wanted:
+                try:
+                    atomic_write(self.root / path.name, path.read_bytes())
+                except OSError as exc:
+                    raise StoreError(
+                        f"{path}: could not restore ({exc.strerror or exc}); "
+                        "the store was backed up first"
+                    ) from None
+            for path in self.files():
+                if path.name not in names:
+                    with contextlib.suppress(FileNotFoundError):
+                        path.unlink()
+        return len(wanted)
 
     def changed_since(self, stamp: float) -> list[Path]:
         """Files modified after `stamp` (a hand edit, or another instance's save)."""
