@@ -371,6 +371,23 @@ class Library:
         self.records.set_meta("store_synced", str(self.store.latest_change()))
         return len(papers)
 
+    def backup(self, reason: str) -> Path:
+        """Copy the store to `<lib>/backups/` before a destructive step (last 10 kept)."""
+        return self.store.backup(reason)
+
+    def backups(self) -> list[str]:
+        """Names of the store backups, oldest first (for `paperreader check --restore NAME`)."""
+        return [p.name for p in self.store.backups()]
+
+    def restore_backup(self, name: str) -> int:
+        """Put the store back as backup `name` holds it (the current state is backed up first)
+        and bring the index in step. Returns how many papers' files were restored."""
+        self.users()  # know the papers that had data, so the ones the restore drops re-index
+        restored = self.store.restore(name)
+        self.records.set_meta("store_synced", "")
+        self.sync_store()
+        return restored
+
     def check(self) -> list[str]:
         """Problems with the store and the index, one line each (empty when all is well)."""
         problems = []
