@@ -146,6 +146,8 @@ def latex_text(text: str | None) -> str:
     text = _MENDELEY_BACKSLASH.sub(r"\\", text)
     if "\\" not in text and "{" not in text and "}" not in text:
         return text
+    while is_braced(text):  # {{Title}}: the braces that protect a whole title's case
+        text = text[1:-1]
     text = text.replace("\\$", _DOLLAR)  # an escaped dollar neither opens nor closes math
     parts = _MATH.split(text)
     for i, part in enumerate(parts):
@@ -225,6 +227,23 @@ def flip_name(name: str) -> str:
         return f"{first} {last}".strip()
     last, suffix, first = parts[0], parts[1], ", ".join(parts[2:])
     return " ".join(p for p in (first, last, suffix) if p)
+
+
+def is_braced(text: str) -> bool:
+    """True when the whole text is one `{...}` group (`{a} {b}` is not)."""
+    if len(text) < 2 or text[0] != "{" or text[-1] != "}":
+        return False
+    depth = 0
+    for i, ch in enumerate(text):
+        if ch == "\\":
+            continue
+        if ch == "{" and (i == 0 or text[i - 1] != "\\"):
+            depth += 1
+        elif ch == "}" and text[i - 1] != "\\":
+            depth -= 1
+            if depth == 0 and i < len(text) - 1:
+                return False
+    return depth == 0
 
 
 def split_top_level(text: str, sep: str) -> list[str]:

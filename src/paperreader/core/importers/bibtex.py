@@ -20,6 +20,7 @@ from paperreader.core.errors import ImportFailure
 from paperreader.core.importers._util import (
     first_line,
     flip_name,
+    is_braced,
     latex_line,
     latex_para,
     latex_url,
@@ -180,24 +181,12 @@ def split_names(value: str) -> list[str]:
     return [n.strip() for n in names if n.strip()]
 
 
-def _is_braced(name: str) -> bool:
-    if not (name.startswith("{") and name.endswith("}")):
-        return False
-    depth = 0
-    for i, ch in enumerate(name):
-        depth += ch == "{"
-        depth -= ch == "}"
-        if depth == 0 and i < len(name) - 1:
-            return False
-    return True
-
-
 def parse_names(value: str) -> list[str]:
     authors = []
     for name in split_names(value):
         if name.lower() == "others":
             continue  # "and others": et al.
-        name = name[1:-1] if _is_braced(name) else flip_name(name)
+        name = name[1:-1] if is_braced(name) else flip_name(name)
         name = latex_line(name)
         if name:
             authors.append(name)
