@@ -1,0 +1,130 @@
+"""`paperreader fetch ...`: papers from Hugging Face Daily Papers or the arXiv API.
+
+paperreader fetch hf-daily [--date YYYY-MM-DD]
+paperreader fetch arxiv QUERY [--max N]
+paperreader fetch arxiv-id ID [ID ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+from typing import Any
+
+from paperreader.core import fetch
+from paperreader.core.errors import PaperreaderError
+from paperreader.core.models import Paper, normalise_arxiv_id
+
+
+def _say(message: str) -> None:
+    print(f"paperreader: {message}", file=sys.stderr)
+
+
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"not a positive number: {text!r}")
+    return value
+
+
+def add_fetch_parser(
+    subparsers: Any, common: argparse.ArgumentParser | None = None
+) -> argparse.ArgumentParser:
+    """Register `fetch` and its sources on the CLI's subparsers (`common`: shared options)."""
+    parents = [common] if common is not None else []
+    help_text = "fetch papers from Hugging Face Daily Papers or arXiv into the library"
+    parser = subparsers.add_parser("fetch", parents=parents, help=help_text, description=help_text)
+    sources = parser.add_subparsers(dest="fetch_source", metavar="SOURCE", required=True)
+
+    text = "the papers on Hugging Face's Daily Papers (today's list, or --date)"
+    p = sources.add_parser("hf-daily", parents=parents, help=text, description=text)
+    p.add_argument("--date", type=_iso_date, metavar="YYYY-MM-DD", help="the day's list")
+
+    text = "papers matching an arXiv API query (plain words, or ti:/au:/abs:/cat: fields)"
+    p = sources.add_parser("arxiv", parents=parents, help=text, description=text)
+    p.add_argument("query")
+    p.add_argument("--max", type=_positive, default=50, metavar="N", help="at most N (50)")
+
+    text = "papers by arXiv id (2403.01234, cs/0503050v1, or an arxiv.org URL)"
+    p = sources.add_parser("arxiv-id", parents=parents, help=text, description=text)
+    p.add_argument("ids", nargs="+", metavar="ID")
+
+    parser.set_defaults(func=cmd_fetch)
+    return parser
+
+
+def cmd_fetch(args: argparse.Namespace) -> int:
+    from paperreader.cli import open_library
+
+    library = open_library(args)
+    try:
+        return run_fetch(args, library)
+    finally:
+        close = getattr(library, "close", None)
+        if close:
+            close()
+
+
+def _progress(label: str) -> Any:
+    from paperreader.progress import StderrProgress
+
+    return StderrProgress(label)
+
+
+def run_fetch(args: argparse.Namespace, library: Any) -> int:
+    """Fetch what `args` asks for and add it to `library`; 0 on success, 1 on any failure."""
+    source = args.fetch_source
+    progress = _progress(f"fetching from {'arXiv' if source != 'hf-daily' else 'Hugging Face'}")
+    missing: list[str] = []
+    try:
+        if source == "hf-daily":
+            papers = fetch.fetch_hf_daily(args.date)
+            empty = f"Hugging Face lists no papers for {args.date or 'today'}"
+        elif source == "arxiv":
+            papers = fetch.fetch_arxiv_query(args.query, args.max, progress=progress)
+            empty = f"arXiv has no papers matching {args.query!r}"
+        elif source == "arxiv-id":
+            papers = fetch.fetch_arxiv_ids(args.ids, progress=progress)
+            found = {p.arxiv_id for p in papers}
+            missing = [i for i in args.ids if normalise_arxiv_id(i) not in found]
+            empty = "arXiv knows none of these ids"
+        else:
+            _say(f"unknown source {source!r}")
+            return 2
+    except PaperreaderError as exc:
+        progress.done()
+        _say(str(exc))
+        return 1
+    progress.done()
+    for raw in missing:
+        _say(f"not found on arXiv: {raw}")
+    if not papers:
+        _say(empty)
+        return 1
+    return _add(library, papers, missing)
+
+
+def _add(library: Any, papers: list[Paper], missing: list[str]) -> int:
+    progress = _progress("adding")
+    try:
+        report = library.add_papers(papers, progress=progress)
+    except PaperreaderError as exc:
+        progress.done()
+        _say(str(exc))
+        return 1
+    progress.done()
+    print(f"fetched {len(papers)}: {report.summary()}")
+    for problem in report.problems:
+        print(f"  skipped {problem}")
+    return 1 if missing else 0
