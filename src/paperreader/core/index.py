@@ -6,6 +6,7 @@ tags, notes and flags; it can be thrown away and rebuilt at any time.
 
 from __future__ import annotations
 
+import functools
 import re
 import shutil
 import threading
@@ -36,7 +37,7 @@ from whoosh.qparser import (
 from whoosh.qparser.dateparse import DateParserPlugin
 from whoosh.support.charset import accent_map
 
-from paperreader.core.errors import QueryError
+from paperreader.core.errors import PaperreaderError, QueryError
 from paperreader.core.models import Hit, Paper, ReadState, SearchResult, UserData, normalise_title
 
 SCHEMA_VERSION = "3"
@@ -181,6 +182,29 @@ def rewrite_filters(text: str) -> str:
     return _FILTER_RE.sub(swap, text)
 
 
+class IndexDamaged(PaperreaderError):
+    """The index could not be read or written. It is a cache: the library rebuilds it."""
+
+
+def _guarded(method):  # type: ignore[no-untyped-def]
+    """Whoosh failures (a TOC or segment damaged after open, a writer lock held too long)
+    become one clear IndexDamaged line instead of a raw traceback in the UI."""
+
+    @functools.wraps(method)
+    def run(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        try:
+            return method(self, *args, **kwargs)
+        except PaperreaderError:
+            raise
+        except Exception as exc:
+            raise IndexDamaged(
+                f"{self.path}: the search index failed ({type(exc).__name__}: "
+                f"{str(exc)[:120]}); it is rebuilt when paperreader next starts"
+            ) from exc
+
+    return run
+
+
 class SearchIndex:
     """A Whoosh index in a folder; one long-lived searcher per thread, refreshed after writes."""
 
@@ -197,9 +221,9 @@ class SearchIndex:
     def open(self) -> str | None:
         """Open the index; returns why it must be rebuilt (missing, unreadable, old), or None."""
         version_file = self.path / "paperreader-schema"
-        if not whoosh_index.exists_in(str(self.path)):
-            return "the search index is missing"
         try:
+            if not whoosh_index.exists_in(str(self.path)):  # reads the TOC: may raise too
+                return "the search index is missing"
             if version_file.read_text().strip() != SCHEMA_VERSION:
                 return "the search index is from an older paperreader"
             self._ix = whoosh_index.open_dir(str(self.path))
@@ -262,6 +286,7 @@ class SearchIndex:
             self._ix = None
 
     # -- writing -----------------------------------------------------------------------------
+    @_guarded
     def upsert(self, items: Iterable[tuple[Paper, UserData | None]]) -> int:
         """Add or replace documents in one commit."""
         count = 0
@@ -298,6 +323,7 @@ class SearchIndex:
             local.searcher = searcher
         return searcher
 
+    @_guarded
     def doc_count(self) -> int:
         return self.searcher().doc_count()
 
@@ -307,6 +333,7 @@ class SearchIndex:
     def all_ids(self) -> Iterable[str]:
         return (fields["id"] for fields in self.searcher().all_stored_fields())
 
+    @_guarded
     def tag_counts(self) -> dict[str, int]:
         reader = self.searcher().reader()
         return {
@@ -379,6 +406,7 @@ class SearchIndex:
     def _analyse(self, word: str) -> list[str]:
         return [t.text for t in TEXT_ANALYZER(word)]
 
+    @_guarded
     def search(
         self,
         text: str,
@@ -508,6 +536,7 @@ class SearchIndex:
                 found.append((token.startchar, token.endchar))
         return _merge_spans(found)
 
+    @_guarded
     def similar(self, paper: Paper, limit: int = 10) -> list[Hit]:
         searcher = self.searcher()
         docnum = searcher.document_number(id=paper.id)

@@ -12,7 +12,7 @@ from pathlib import Path
 from paperreader.core import importers
 from paperreader.core.errors import StoreError, UnknownPaper
 from paperreader.core.importers.base import Record, Skipped
-from paperreader.core.index import SearchIndex
+from paperreader.core.index import IndexDamaged, SearchIndex
 from paperreader.core.models import (
     Hit,
     ImportReport,
@@ -152,7 +152,11 @@ class Library:
         paper = self.get(paper_id)
         user = self.store.update(paper.id, change, title=paper.title)
         self.users()[paper.id] = user
-        self.index.upsert([(paper, user)])
+        try:
+            self.index.upsert([(paper, user)])
+        except IndexDamaged as exc:  # the change is saved; the index is a cache
+            self.records.set_meta("index_pending", "1")
+            self._say(f"saved, but {exc}")
         return user
 
     def set_bookmark(self, paper_id: str, on: bool = True) -> UserData:
