@@ -40,7 +40,7 @@ from whoosh.support.charset import accent_map
 from paperreader.core.errors import PaperreaderError, QueryError
 from paperreader.core.models import Hit, Paper, ReadState, SearchResult, UserData, normalise_title
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 DEFAULT_FIELDS = ["title", "abstract", "authors", "tags", "note", "ids"]
 FIELD_ALIASES = {
     "authors": ["author", "by"],
@@ -77,7 +77,7 @@ def make_schema() -> Schema:
         first_author=STORED,
         abstract=TEXT(analyzer=TEXT_ANALYZER, spelling=True),
         tags=KEYWORD(stored=True, commas=True, lowercase=True, scorable=True, field_boost=2.0),
-        note=TEXT(analyzer=TEXT_ANALYZER),
+        note=TEXT(analyzer=TEXT_ANALYZER, field_boost=2.0),  # the user's own words
         flags=KEYWORD(stored=True, lowercase=True),
         state=ID(stored=True),
         date=DATETIME(stored=True, sortable=True),
@@ -146,7 +146,21 @@ class BoundedPrefix(_Bounded, Q.Prefix):
 
 
 class BoundedFuzzy(_Bounded, Q.FuzzyTerm):
-    pass
+    """Fuzzy match on the words as written, then search their stems: `splattin~` must reach
+    "splatting", whose indexed stem "splat" is too far from "splattin" to match directly."""
+
+    def _btexts(self, ixreader):  # type: ignore[no-untyped-def]
+        field = self.field()
+        found = set(super()._btexts(ixreader))
+        spelling = "spell_" + field
+        if spelling in ixreader.schema:
+            words = islice(
+                ixreader.terms_within(spelling, self.text, self.maxdist, prefix=self.prefixlength),
+                MAX_EXPANSIONS,
+            )
+            for word in words:
+                found.update(t.text.encode("utf-8") for t in TEXT_ANALYZER(word))
+        return sorted(found, key=lambda t: -ixreader.doc_frequency(field, t))[:MAX_EXPANSIONS]
 
 
 _FILTER_WORDS = {
@@ -162,7 +176,7 @@ _FILTER_WORDS = {
     "has:code": "flags:code",
 }
 _FILTER_RE = re.compile(r"(?<![\w:])(?:is|has):\w+", re.I)
-_PLAIN_WORD = re.compile(r"""(?<![\w:"*~])([^\W\d_][\w'-]*)(?![\w:*~])""")
+_PLAIN_WORD = re.compile(r"""(?<![\w:"*~'-])([^\W\d_][\w'-]*)(?![\w:*~])""")
 _OPERATORS = {"and", "or", "not", "to"}
 _FIELDED = re.compile(r'(?<![^\s(])\w+:(?:"[^"]*"|\[[^\]]*\]|\{[^}]*\}|[^\s()]+)')
 _SORT_FACETS = {"newest": ("date", True), "oldest": ("date", False), "title": ("title_sort", False)}
@@ -344,7 +358,7 @@ class SearchIndex:
 
     # -- searching ---------------------------------------------------------------------------
     def _make_parser(self) -> MultifieldParser:
-        parser = MultifieldParser(DEFAULT_FIELDS, self.schema, group=OrGroup.factory(0.9))
+        parser = MultifieldParser(DEFAULT_FIELDS, self.schema, group=OrGroup)
         parser.add_plugin(FieldAliasPlugin(FIELD_ALIASES))
         parser.add_plugin(FuzzyTermPlugin())
         parser.add_plugin(GtLtPlugin())
@@ -373,7 +387,7 @@ class SearchIndex:
             raise QueryError(f"cannot read the query {text!r}: {exc}") from None
         if query is Q.NullQuery or isinstance(query, type(Q.NullQuery)):
             return Q.Every()
-        return query.accept(self._bound_expansions)
+        return query.accept(self._bound_expansions).accept(_not_excludes)
 
     def _parse_free(self, text: str, *, partial_last: bool) -> Q.Query:
         query = self._parse_text(text)
@@ -390,16 +404,15 @@ class SearchIndex:
             if len(last) >= 2:
                 extras.extend(BoundedPrefix(f, last, boost=0.9) for f in ("title", "abstract"))
         if extras and not _has_operators(text):
-            query = Q.Or([query, *extras], scale=0.9)
+            query = Q.Or([query, *extras])
         return query
 
     def _bound_expansions(self, q: Q.Query) -> Q.Query:
         if type(q) is Q.Prefix:
             return BoundedPrefix(q.fieldname, q.text, boost=q.boost)
         if type(q) is Q.FuzzyTerm:
-            stem = self._analyse(q.text) or [q.text]
             return BoundedFuzzy(
-                q.fieldname, stem[0], boost=q.boost, maxdist=q.maxdist, prefixlength=q.prefixlength
+                q.fieldname, q.text, boost=q.boost, maxdist=q.maxdist, prefixlength=q.prefixlength
             )
         return q
 
@@ -442,12 +455,13 @@ class SearchIndex:
                 limit=offset + limit,
                 sortedby=facet[0] if facet else None,
                 reverse=facet[1] if facet else False,
-                terms=True,
             )
         except Exception as exc:
             raise QueryError(f"the query {text!r} failed: {exc}") from None
         hits = [self._hit(h) for h in islice(results, offset, offset + limit)]
-        terms = _text_terms(results.matched_terms()) if results.has_matched_terms() else set()
+        # Highlights use the query's own (bounded) term expansion: cheap, and unlike Whoosh's
+        # matched-term tracking it also covers prefix and fuzzy expansions.
+        terms = _text_terms(_query_terms(query, searcher.reader()))
         return SearchResult(
             query=text,
             total=len(results) if results.has_exact_length() else results.estimated_length(),
@@ -484,7 +498,10 @@ class SearchIndex:
         reader = self.searcher().reader()
         replaced = text
         changed = False
-        words = list(_PLAIN_WORD.finditer(text))
+        fielded = [m.span() for m in _FIELDED.finditer(text)]
+        words = [
+            m for m in _PLAIN_WORD.finditer(text) if not any(a <= m.start() < b for a, b in fielded)
+        ]
         if skip_last and words and words[-1].end() == len(text):
             words.pop()
         for m in reversed(words):
@@ -547,12 +564,48 @@ class SearchIndex:
         return [self._hit(h) for h in results]
 
 
+def _not_excludes(query: Q.Query) -> Q.Query:
+    """`a b NOT c` means a or b, excluding c (Whoosh's OR grouping would OR in "not c")."""
+    if not isinstance(query, Q.Or):
+        return query
+    negatives = [s.query for s in query.subqueries if isinstance(s, Q.Not)]
+    if not negatives:
+        return query
+    positives = [s for s in query.subqueries if not isinstance(s, Q.Not)]
+    base = Q.Or(positives, boost=query.boost, scale=query.scale) if positives else Q.Every()
+    return Q.AndNot(base, Q.Or(negatives))
+
+
+def _positive_leaves(query: Q.Query) -> Iterable[Q.Query]:
+    """Leaf queries outside any NOT: excluded words are never highlighted."""
+    if isinstance(query, Q.AndNot):
+        yield from _positive_leaves(query.a)
+    elif isinstance(query, Q.Not):
+        return
+    elif query.is_leaf():
+        yield query
+    else:
+        for child in query.children():
+            yield from _positive_leaves(child)
+
+
+def _query_terms(query: Q.Query, reader) -> Iterable[tuple[str, object]]:  # type: ignore[no-untyped-def]
+    """Every (field, term) the query can match, with prefix/fuzzy expansions resolved."""
+    for leaf in _positive_leaves(query):
+        if isinstance(leaf, _Bounded):
+            field = leaf.field()  # type: ignore[attr-defined]
+            yield from ((field, t) for t in leaf._btexts(reader))
+        else:
+            yield from leaf.iter_all_terms()
+
+
 def _text_terms(pairs: Iterable[tuple[str, object]]) -> set[tuple[str, str]]:
     """Matched terms of the text fields, decoded (date and flag terms are not highlighted)."""
     out = set()
     for field, term in pairs:
-        if field in ("title", "abstract", "authors", "note", "tags") and isinstance(term, bytes):
-            out.add((field, term.decode("utf-8", errors="replace")))
+        if field in ("title", "abstract", "authors", "note", "tags"):
+            text = term.decode("utf-8", errors="replace") if isinstance(term, bytes) else term
+            out.add((field, str(text)))
     return out
 
 
