@@ -1,0 +1,84 @@
+"""The app factory (used by the CLI and the tests) and `run_tui`."""
+
+from __future__ import annotations
+
+import sys
+from importlib import resources
+from pathlib import Path
+
+from textual.app import App
+from textual.theme import Theme
+
+from paperreader.core.errors import PaperreaderError
+from paperreader.core.library import Library
+from paperreader.ui.commands import PaperCommands
+from paperreader.ui.screens.main import MainScreen
+from paperreader.ui.settings import load_settings, save_setting
+
+CSS_PATH = str(resources.files("paperreader") / "styles" / "app.tcss")
+POLL_SECONDS = 3.0
+
+
+class PaperReader(App[None]):
+    CSS_PATH = CSS_PATH
+    TITLE = "paperreader"
+    COMMANDS = App.COMMANDS | {PaperCommands}
+
+    def __init__(
+        self,
+        library: Library,
+        *,
+        show_timing: bool = True,
+        poll_seconds: float = POLL_SECONDS,
+        notices: list[str] | None = None,
+    ) -> None:
+        super().__init__()
+        self.library = library
+        self.show_timing = show_timing
+        self.poll_seconds = poll_seconds
+        self.notices = notices or []
+        theme = load_settings(library.root).get("theme")
+        if isinstance(theme, str) and theme in self.available_themes:
+            self.theme = theme
+
+    def on_mount(self) -> None:
+        self.main = MainScreen(self.library, show_timing=self.show_timing)
+        self.push_screen(self.main)
+        self.theme_changed_signal.subscribe(self, self._remember_theme)
+        if self.poll_seconds > 0:
+            self.set_interval(self.poll_seconds, self.main.poll_store)
+        for notice in self.notices:
+            self.notify(notice, markup=False, timeout=6)
+        if self.library.store_problems:
+            self.main._report(self.library.store_problems)
+
+    def _remember_theme(self, theme: Theme) -> None:
+        try:
+            save_setting(self.library.root, "theme", theme.name)
+        except OSError as exc:
+            self.notify(f"Cannot save the theme: {exc}", severity="warning", markup=False)
+
+
+def create_app(library: Library, **opts: object) -> PaperReader:
+    """The reader on `library`; options: show_timing, poll_seconds, notices."""
+    return PaperReader(library, **opts)  # type: ignore[arg-type]
+
+
+def run_tui(library_root: Path) -> int:
+    notices: list[str] = []
+
+    def message(text: str) -> None:
+        print(text, file=sys.stderr)
+        notices.append(text)
+
+    try:
+        library = Library(Path(library_root), on_message=message)
+    except PaperreaderError as exc:
+        print(f"paperreader: {exc}", file=sys.stderr)
+        return 1
+    try:
+        app = create_app(library, notices=notices)
+        app.run()
+        return app.return_code or 0
+    finally:
+        library.close()

@@ -1,0 +1,66 @@
+"""The key table: one source for the help screen and the README."""
+
+from __future__ import annotations
+
+KEYS: list[tuple[str, list[tuple[str, str]]]] = [
+    (
+        "Moving",
+        [
+            ("j / ↓, k / ↑", "next / previous paper"),
+            ("g / Home, G / End", "first / last paper"),
+            ("PgDn / Space, PgUp", "page down / up"),
+            ("Tab, Shift+Tab", "next / previous pane (search, list, detail, similar)"),
+            ("Enter", "open the paper in the detail pane; on a similar paper: jump to it"),
+            ("Esc", "back to the list; clears the search"),
+        ],
+    ),
+    (
+        "Searching",
+        [
+            ("/", "search (results update as you type; Enter goes to the list)"),
+            ("ctrl+y", "accept the “Did you mean …?” suggestion"),
+            ("s", "cycle the sort: relevance, newest, oldest, title"),
+            ("f", "choose a view: all, bookmarked, unread, has a note, by tag"),
+            ("F", "next view"),
+        ],
+    ),
+    (
+        "The paper",
+        [
+            ("b", "bookmark / unbookmark"),
+            ("r", "cycle unread → reading → read"),
+            ("t", "edit tags (space or comma separated)"),
+            ("n", "edit the note (ctrl+s saves, Esc cancels)"),
+            ("e", "edit the note in $EDITOR"),
+            ("o", "open the paper's page in the browser"),
+            ("y", "copy its link, BibTeX or id"),
+            ("m", "similar papers"),
+        ],
+    ),
+    (
+        "The app",
+        [
+            ("ctrl+p", "command palette: every action, views, sorts, themes"),
+            ("?", "this help"),
+            ("q", "quit"),
+        ],
+    ),
+]
+
+QUERY_HELP = [
+    ("words", "match title, abstract, authors, tags, note (more matches rank higher)"),
+    ('"exact phrase"', "a phrase"),
+    ("trans*  transfomer~", "prefix, fuzzy"),
+    ("title:x  author:x  tag:x  note:x", "one field"),
+    ("date:2024  date:>2023-06", "dates"),
+    ("is:bookmarked is:unread has:note", "your marks"),
+    ("a AND b, a OR b, NOT a, ( )", "structure"),
+]
+
+
+def markdown_table() -> str:
+    """The key table as Markdown, for the README."""
+    lines = ["| Key | Action |", "| --- | --- |"]
+    for _, rows in KEYS:
+        lines.extend(f"| {k} | {what} |" for k, what in rows)
+    return "\n".join(lines)

@@ -1,0 +1,575 @@
+"""The main screen: search bar, paper list, detail pane; every key flow of the reader."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import tempfile
+import threading
+import time
+import webbrowser
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult, SuspendNotSupported
+from textual.binding import Binding
+from textual.containers import Container, Horizontal
+from textual.screen import Screen
+from textual.widgets import Footer, Input, OptionList, Static
+from textual.worker import get_current_worker
+
+from paperreader.core.errors import PaperreaderError, StoreError
+from paperreader.core.library import Library
+from paperreader.core.models import Hit, Note, Paper, SearchResult, UserData
+from paperreader.core.text import strip_controls
+from paperreader.ui.screens.modals import ChoiceScreen, HelpScreen, TagsScreen
+from paperreader.ui.screens.note_editor import NoteEditor
+from paperreader.ui.widgets.detail import DetailPane, PaperView, SimilarList
+from paperreader.ui.widgets.paper_list import PAGE_SIZE, ListQuery, PaperList
+
+DEBOUNCE = 0.15  # seconds of quiet typing before a search runs
+SORTS = ("relevance", "newest", "oldest", "title")
+BASE_VIEWS = [
+    ("all", "All papers"),
+    ("bookmarked", "Bookmarked"),
+    ("unread", "Unread"),
+    ("reading", "Reading"),
+    ("read", "Read"),
+    ("notes", "Has a note"),
+    ("tagged", "Tagged"),
+]
+PLACEHOLDER = "/ to search — words, \"phrases\", author:x tag:x date:2024 is:bookmarked"
+
+
+class MainScreen(Screen[None]):
+    HORIZONTAL_BREAKPOINTS = [(0, "-tiny"), (60, "-narrow"), (110, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (20, "-tall")]
+
+    BINDINGS = [
+        Binding("slash", "search", "Search"),
+        Binding("b", "bookmark", "Bookmark"),
+        Binding("r", "cycle_state", "Read"),
+        Binding("t", "tags", "Tags"),
+        Binding("n", "note", "Note"),
+        Binding("e", "edit_external", "$EDITOR", show=False),
+        Binding("o", "open_link", "Open", show=False),
+        Binding("y", "copy", "Copy", show=False),
+        Binding("m", "similar", "Similar", show=False),
+        Binding("s", "cycle_sort", "Sort"),
+        Binding("f", "choose_view", "View"),
+        Binding("F", "next_view", "Next view", show=False),
+        Binding("ctrl+y", "accept_suggestion", "Use suggestion"),
+        Binding("escape", "escape", "Back", show=False),
+        Binding("question_mark", "help", "Help"),
+        Binding("q", "app.quit", "Quit"),
+    ]
+
+    def __init__(self, library: Library, *, show_timing: bool = True) -> None:
+        super().__init__()
+        self.library = library
+        self.show_timing = show_timing
+        self.query_state = ListQuery()
+        self.result: SearchResult | None = None
+        self.current_id: str | None = None
+        self.search_error: str | None = None
+        self._seq = 0
+        self._shown_seq = 0
+        self._save_lock = threading.Lock()
+        self._reported: set[str] = set()
+
+    # -- layout ------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield Static(id="topbar")
+        with Horizontal(id="searchbar"):
+            yield Input(placeholder=PLACEHOLDER, id="query", compact=True)
+            yield Static(id="search-status")
+        yield Static(id="suggestion")
+        with Container(id="panes"):
+            yield PaperList(self.library, id="list")
+            yield DetailPane(id="detail")
+        yield Footer(compact=True)
+
+    @property
+    def paper_list(self) -> PaperList:
+        return self.query_one("#list", PaperList)
+
+    @property
+    def detail(self) -> DetailPane:
+        return self.query_one("#detail", DetailPane)
+
+    @property
+    def search_input(self) -> Input:
+        return self.query_one("#query", Input)
+
+    def on_mount(self) -> None:
+        self.query_one("#suggestion").display = False
+        self._update_topbar()
+        self.paper_list.focus()
+        self.search()
+
+    @property
+    def compact(self) -> bool:
+        return self.has_class("-tiny") or self.has_class("-short")
+
+    # -- searching ---------------------------------------------------------------------------
+    def search(self, *, partial: bool = False, delay: float = 0.0, keep_cursor: bool = False) -> None:
+        self._seq += 1
+        self._search(self.query_state, partial, delay, keep_cursor, self._seq)
+
+    @work(thread=True, exclusive=True, group="search")
+    def _search(
+        self, query: ListQuery, partial: bool, delay: float, keep_cursor: bool, seq: int
+    ) -> None:
+        worker = get_current_worker()
+        if delay:
+            time.sleep(delay)  # a newer keystroke cancels this worker meanwhile: a debounce
+        if worker.is_cancelled:
+            return
+        try:
+            result = self.library.search(
+                query.text, limit=PAGE_SIZE, sort=query.sort, view=query.view, partial_last=partial
+            )
+        except PaperreaderError as exc:
+            if not worker.is_cancelled:
+                self.app.call_from_thread(self._search_failed, seq, str(exc))
+            return
+        if not worker.is_cancelled:
+            self.app.call_from_thread(self._show_result, seq, query, result, keep_cursor)
+
+    def _search_failed(self, seq: int, message: str) -> None:
+        if seq < self._shown_seq:
+            return
+        self._shown_seq = seq
+        self.search_error = message
+        status = self.query_one("#search-status", Static)
+        status.update(Text("query error", style="bold"))
+        status.add_class("-error")
+        self._set_suggestion(Text(f"⚠ {strip_controls(message)}"), error=True)
+
+    def _show_result(self, seq: int, query: ListQuery, result: SearchResult, keep: bool) -> None:
+        if seq < self._shown_seq:
+            return
+        self._shown_seq = seq
+        self.search_error = None
+        self.result = result
+        paper_list = self.paper_list
+        paper_list.empty_message = "No papers match." if query.text or query.view != "all" else (
+            "The library is empty: import papers with `paperreader import FILE`."
+        )
+        paper_list.load(query, result, keep_cursor=keep)
+        status = self.query_one("#search-status", Static)
+        status.remove_class("-error")
+        noun = "result" if query.text else "paper"
+        count = f"{result.total:,} {noun}{'' if result.total == 1 else 's'}"
+        if self.show_timing:
+            count += f" · {result.elapsed_ms:.0f} ms"
+        status.update(count)
+        if result.suggestion:
+            hint = Text("Did you mean ")
+            hint.append(f"“{strip_controls(result.suggestion)}”", style="bold")
+            hint.append("?  ")
+            if result.corrected:
+                hint.append("(showing its results)  ")
+            hint.append("ctrl+y", style="bold")
+            hint.append(": use it")
+            self._set_suggestion(hint)
+        else:
+            self._set_suggestion(None)
+        self._update_topbar()
+        self.refresh_bindings()
+
+    def _set_suggestion(self, text: Text | None, *, error: bool = False) -> None:
+        line = self.query_one("#suggestion", Static)
+        line.set_class(error, "-error")
+        line.display = text is not None
+        if text is not None:
+            line.update(text)
+        self.refresh_bindings()
+
+    def effective_sort(self) -> str:
+        sort = self.query_state.sort
+        return "newest" if sort == "relevance" and not self.query_state.text.strip() else sort
+
+    def view_label(self, view: str | None = None) -> str:
+        view = view or self.query_state.view
+        if view.startswith("tag:"):
+            return f"#{view[4:]}"
+        return dict(BASE_VIEWS).get(view, view)
+
+    def _update_topbar(self) -> None:
+        bar = Text(no_wrap=True, overflow="ellipsis", end="")
+        bar.append(" paperreader ", style="bold")
+        bar.append(f"· {strip_controls(self.library.name)} · ")
+        bar.append(f"{self.library.count():,} papers")
+        bar.append(" · view: ")
+        bar.append(self.view_label(), style="bold")
+        bar.append(" · sort: ")
+        bar.append(self.effective_sort(), style="bold")
+        self.query_one("#topbar", Static).update(bar)
+
+    @on(Input.Changed, "#query")
+    def _query_changed(self, event: Input.Changed) -> None:
+        if event.value == self.query_state.text:
+            return
+        self.query_state = replace(self.query_state, text=event.value)
+        self.search(partial=True, delay=DEBOUNCE)
+
+    @on(Input.Submitted, "#query")
+    def _query_submitted(self, event: Input.Submitted) -> None:
+        self.query_state = replace(self.query_state, text=event.value)
+        self.search()
+        self.paper_list.focus()
+
+    def action_search(self) -> None:
+        self._show_detail_only(False)
+        self.search_input.focus()
+
+    def action_accept_suggestion(self) -> None:
+        if self.result is None or not self.result.suggestion:
+            return
+        self.query_state = replace(self.query_state, text=self.result.suggestion)
+        with self.search_input.prevent(Input.Changed):
+            self.search_input.value = self.result.suggestion
+        self.search()
+
+    def action_cycle_sort(self) -> None:
+        now = self.effective_sort()
+        order = list(SORTS) if self.query_state.text.strip() else [s for s in SORTS if s != "relevance"]
+        following = order[(order.index(now) + 1) % len(order)] if now in order else order[0]
+        self.set_sort(following)
+
+    def set_sort(self, sort: str) -> None:
+        self.query_state = replace(self.query_state, sort=sort)
+        self._update_topbar()
+        self.search()
+        self.say(f"Sorted by {self.effective_sort()}", timeout=2)
+
+    def views(self) -> list[tuple[str, str]]:
+        tags = sorted(self.library.tag_counts().items())
+        return [*BASE_VIEWS, *((f"tag:{t}", f"#{t} ({n})") for t, n in tags)]
+
+    def set_view(self, view: str) -> None:
+        self.query_state = replace(self.query_state, view=view)
+        self._update_topbar()
+        self.search()
+
+    def action_choose_view(self) -> None:
+        def chosen(view: str | None) -> None:
+            if view:
+                self.set_view(view)
+
+        self.app.push_screen(ChoiceScreen("Show", self.views(), self.query_state.view), chosen)
+
+    def action_next_view(self) -> None:
+        keys = [key for key, _ in self.views()]
+        now = self.query_state.view
+        self.set_view(keys[(keys.index(now) + 1) % len(keys)] if now in keys else "all")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "accept_suggestion":
+            return bool(self.result and self.result.suggestion)
+        return True
+
+    # -- moving ------------------------------------------------------------------------------
+    @on(PaperList.Highlighted)
+    def _highlighted(self, event: PaperList.Highlighted) -> None:
+        if event.hit is not None:
+            self.show_paper(event.hit.id, event.hit)
+        elif self.paper_list.total == 0:
+            self.current_id = None
+            self.detail.show_empty("")
+
+    @on(PaperList.Selected)
+    def _selected(self, event: PaperList.Selected) -> None:
+        self._show_detail_only(True)
+        self.detail.focus()
+
+    @on(OptionList.OptionSelected, "#d-similar")
+    def _similar_chosen(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if event.option.id:
+            index = self.paper_list.cached_index(event.option.id)
+            if index is not None:
+                self.paper_list.move_to(index)
+            else:
+                self.show_paper(event.option.id)
+            self.detail.focus()
+
+    def show_paper(self, paper_id: str, hit: Hit | None = None) -> None:
+        self.current_id = paper_id
+        if hit is not None:
+            self.detail.show_hit(hit)
+        self._load_detail(paper_id, self.result)
+
+    @work(thread=True, exclusive=True, group="detail")
+    def _load_detail(self, paper_id: str, result: SearchResult | None) -> None:
+        worker = get_current_worker()
+        try:
+            paper = self.library.get(paper_id)
+        except PaperreaderError as exc:
+            self.app.call_from_thread(self.say, str(exc), severity="error")
+            return
+        problem = None
+        try:
+            user = self.library.user(paper_id)
+        except StoreError as exc:
+            problem = str(exc)
+            user = self.library.users().get(paper_id) or UserData(paper_id=paper_id)
+        spans = self.library.spans(paper.abstract, "abstract", result) if result else []
+        if worker.is_cancelled:
+            return
+        similar = [h for h in self.library.similar(paper_id, limit=8) if h.id != paper_id]
+        if not worker.is_cancelled:
+            view = PaperView(paper, user, spans, similar, problem)
+            self.app.call_from_thread(self._detail_loaded, view)
+
+    def _detail_loaded(self, view: PaperView) -> None:
+        if view.paper.id != self.current_id:
+            return
+        self.detail.show(view)
+        self.paper_list.update_hit(view.paper.id, view.user)
+        if view.problem and view.problem not in self._reported:
+            self._reported.add(view.problem)
+            self.say(view.problem, title="Cannot read this paper's notes", severity="error")
+
+    def _show_detail_only(self, on: bool) -> None:
+        self.set_class(on and self.compact, "-detail-only")
+
+    def action_escape(self) -> None:
+        focused = self.focused
+        if focused is self.search_input:
+            if self.search_input.value:
+                self.search_input.value = ""
+            else:
+                self.paper_list.focus()
+            return
+        if focused is not self.paper_list:
+            self._show_detail_only(False)
+            self.paper_list.focus()
+            return
+        if self.query_state.text:
+            self.search_input.value = ""
+
+    def action_similar(self) -> None:
+        similar = self.query_one("#d-similar", SimilarList)
+        self._show_detail_only(True)
+        if similar.option_count:
+            similar.focus()
+            similar.highlighted = similar.highlighted or 0
+            self.detail.scroll_to_widget(similar, animate=False)
+        else:
+            self.say("No similar papers found (yet).", timeout=2)
+
+    def action_help(self) -> None:
+        self.app.push_screen(HelpScreen())
+
+    def say(self, message: str, **kwargs: object) -> None:
+        """A notification; its text is never parsed as markup (it may quote a paper)."""
+        self.notify(message, markup=False, **kwargs)  # type: ignore[arg-type]
+
+    # -- changing the paper ------------------------------------------------------------------
+    def _target(self) -> str | None:
+        if self.current_id is None:
+            self.say("No paper selected.", severity="warning", timeout=2)
+        return self.current_id
+
+    def _paper(self, paper_id: str) -> Paper | None:
+        view = self.detail.view
+        if view is not None and view.paper.id == paper_id:
+            return view.paper
+        try:
+            return self.library.get(paper_id)
+        except PaperreaderError as exc:
+            self.say(str(exc), severity="error")
+            return None
+
+    def _fresh_user(self, paper_id: str) -> UserData | None:
+        try:
+            return self.library.user(paper_id)
+        except StoreError as exc:
+            self.say(str(exc), title="Cannot read this paper's notes", severity="error")
+            return None
+
+    @work(thread=True, group="save")
+    def change(
+        self, paper_id: str, apply: Callable[[str], UserData], message: str | None = None
+    ) -> None:
+        # One save at a time, shown in the order they were made.
+        with self._save_lock:
+            try:
+                user = apply(paper_id)
+            except PaperreaderError as exc:
+                self.app.call_from_thread(
+                    self.say, str(exc), title="Not saved", severity="error", timeout=8
+                )
+                return
+            self.app.call_from_thread(self._user_changed, user, message)
+
+    def _user_changed(self, user: UserData, message: str | None) -> None:
+        self.paper_list.update_hit(user.paper_id, user)
+        self.detail.update_user(user)
+        if message:
+            self.say(message, timeout=2)
+
+    def action_bookmark(self) -> None:
+        if (pid := self._target()) is not None:
+            self.change(pid, self.library.toggle_bookmark)
+
+    def action_cycle_state(self) -> None:
+        if (pid := self._target()) is not None:
+            self.change(pid, self.library.cycle_state)
+
+    def action_tags(self) -> None:
+        pid = self._target()
+        paper = self._paper(pid) if pid else None
+        user = self._fresh_user(pid) if pid else None
+        if pid is None or paper is None or user is None:
+            return
+
+        def done(tags: list[str] | None) -> None:
+            if tags is not None and tags != user.tags:
+                self.change(pid, lambda p: self.library.set_tags(p, tags), "Tags saved")
+
+        known = sorted(self.library.tag_counts())
+        self.app.push_screen(TagsScreen(strip_controls(paper.title), user.tags, known), done)
+
+    def _save_note(self, paper_id: str, base: Note | None, text: str) -> None:
+        before = base.text if base else ""
+        if text == before:
+            return
+        self.change(
+            paper_id, lambda p: self.library.set_note(p, text, base=base), "Note saved"
+        )
+
+    def action_note(self) -> None:
+        pid = self._target()
+        paper = self._paper(pid) if pid else None
+        user = self._fresh_user(pid) if pid else None
+        if pid is None or paper is None or user is None:
+            return
+        base = user.note
+
+        def done(text: str | None) -> None:
+            if text is not None:
+                self._save_note(pid, base, text)
+
+        editor = NoteEditor(strip_controls(paper.title), base.text if base else "")
+        self.app.push_screen(editor, done)
+
+    def action_edit_external(self) -> None:
+        pid = self._target()
+        user = self._fresh_user(pid) if pid else None
+        if pid is None or user is None:
+            return
+        base = user.note
+        command = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+        fd, name = tempfile.mkstemp(prefix="paperreader-note-", suffix=".md")
+        path = Path(name)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(base.text if base else "")
+            try:
+                with self.app.suspend():
+                    code = subprocess.call([*shlex.split(command), str(path)])
+            except SuspendNotSupported:
+                self.say("This terminal cannot run an editor; use n.", severity="warning")
+                return
+            except OSError as exc:
+                self.say(f"Cannot run {command!r}: {exc.strerror or exc}", severity="error")
+                return
+            if code != 0:
+                self.say(f"{command} exited with {code}; the note is unchanged.", severity="warning")
+                return
+            text = path.read_text(encoding="utf-8", errors="replace")
+        finally:
+            path.unlink(missing_ok=True)
+        self.refresh(layout=True)
+        self._save_note(pid, base, text)
+
+    def _links(self, paper: Paper) -> dict[str, str]:
+        links = dict(paper.links)
+        if paper.arxiv_id:
+            links.setdefault("abstract", f"https://arxiv.org/abs/{paper.arxiv_id}")
+            links.setdefault("pdf", f"https://arxiv.org/pdf/{paper.arxiv_id}")
+        return links
+
+    def action_open_link(self) -> None:
+        pid = self._target()
+        paper = self._paper(pid) if pid else None
+        if paper is None:
+            return
+        links = self._links(paper)
+        if not links:
+            self.say("This paper has no link.", severity="warning", timeout=3)
+            return
+        url = next(iter(links.values()))
+        self._open_url(url)
+        self.say(f"Opening {url}", timeout=2)
+
+    @work(thread=True, group="browser")
+    def _open_url(self, url: str) -> None:
+        try:
+            webbrowser.open(url)
+        except Exception as exc:  # any browser failure is only a message
+            self.app.call_from_thread(self.say, f"Cannot open a browser: {exc}", severity="error")
+
+    def action_copy(self) -> None:
+        pid = self._target()
+        paper = self._paper(pid) if pid else None
+        if paper is None:
+            return
+        links = self._links(paper)
+        choices = []
+        if links:
+            kind, url = next(iter(links.items()))
+            choices.append(("link", f"Link ({kind}): {url}"))
+        choices += [("bibtex", "BibTeX citation"), ("id", f"Id: {paper.id}")]
+
+        def chosen(key: str | None) -> None:
+            if key is None:
+                return
+            if key == "link":
+                text, what = next(iter(links.values())), "the link"
+            elif key == "bibtex":
+                text, what = bibtex(paper), "the BibTeX citation"
+            else:
+                text, what = paper.id, "the id"
+            self.app.copy_to_clipboard(text)
+            self.say(f"Copied {what}.", timeout=2)
+
+        self.app.push_screen(ChoiceScreen("Copy", choices), chosen)
+
+    # -- keeping up with other instances -----------------------------------------------------
+    @work(thread=True, exclusive=True, group="sync")
+    def poll_store(self) -> None:
+        try:
+            changed = self.library.sync_store()
+        except PaperreaderError as exc:
+            self.app.call_from_thread(self._report, [str(exc)])
+            return
+        problems = list(self.library.store_problems)
+        self.app.call_from_thread(self._synced, changed, problems)
+
+    def _synced(self, changed: int, problems: list[str]) -> None:
+        self._report(problems)
+        if changed:
+            self.search(keep_cursor=True)
+            if self.current_id:
+                self._load_detail(self.current_id, self.result)
+
+    def _report(self, problems: list[str]) -> None:
+        for problem in problems:
+            if problem not in self._reported:
+                self._reported.add(problem)
+                self.say(problem, title="A notes file cannot be read", severity="error", timeout=10)
+
+
+def bibtex(paper: Paper) -> str:
+    from paperreader.core.exporters.bibtex import base_key, entry
+
+    return entry(paper, base_key(paper))
+

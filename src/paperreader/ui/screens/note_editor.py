@@ -1,0 +1,55 @@
+"""The note editor: a modal TextArea; ctrl+s saves, Esc asks before dropping changes."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Static, TextArea
+
+from paperreader.ui.screens.modals import ConfirmScreen
+
+
+class NoteEditor(ModalScreen[str | None]):
+    """Returns the new text, or None when the user cancelled."""
+
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save", priority=True),
+        Binding("escape", "cancel", "Cancel", priority=True),
+    ]
+
+    def __init__(self, title: str, text: str) -> None:
+        super().__init__()
+        self.paper_title = title
+        self.original = text
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog editor"):
+            yield Static(Text(f"Note on: {self.paper_title}"), classes="dialog-title")
+            yield TextArea(self.original, id="note-text", soft_wrap=True, tab_behavior="indent")
+            yield Static("ctrl+s: save   Esc: cancel   (Markdown)", classes="dialog-hint")
+
+    def on_mount(self) -> None:
+        area = self.query_one(TextArea)
+        area.focus()
+        area.move_cursor(area.document.end)
+
+    @property
+    def text(self) -> str:
+        return self.query_one(TextArea).text
+
+    def action_save(self) -> None:
+        self.dismiss(self.text)
+
+    def action_cancel(self) -> None:
+        if self.text == self.original:
+            self.dismiss(None)
+            return
+
+        def answered(drop: bool | None) -> None:
+            if drop:
+                self.dismiss(None)
+
+        self.app.push_screen(ConfirmScreen("Drop the changes to this note?"), answered)

@@ -1,0 +1,198 @@
+"""The detail pane: one paper's record, the user's data, the note and similar papers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import Label, Markdown, OptionList, Static
+from textual.widgets.option_list import Option
+
+from paperreader.core.models import Hit, Paper, ReadState, UserData
+from paperreader.core.text import strip_controls
+
+STATE_LABEL = {
+    ReadState.UNREAD: "● unread",
+    ReadState.READING: "◐ reading",
+    ReadState.READ: "✓ read",
+}
+
+
+@dataclass
+class PaperView:
+    """Everything the pane shows for one paper, gathered off the UI thread."""
+
+    paper: Paper
+    user: UserData
+    abstract_spans: list[tuple[int, int]]
+    similar: list[Hit]
+    problem: str | None = None  # e.g. the paper's YAML file is corrupt
+
+
+def safe(text: str | None) -> str:
+    return strip_controls(text or "")
+
+
+class SimilarList(OptionList):
+    """Papers like this one; Enter jumps to the highlighted paper."""
+
+    BINDINGS = [
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+    ]
+
+
+class DetailPane(VerticalScroll, can_focus=True):
+    BINDINGS = [
+        Binding("j,down", "scroll_down", "Scroll", show=False),
+        Binding("k,up", "scroll_up", "Scroll", show=False),
+        Binding("g,home", "scroll_home", "Top", show=False),
+        Binding("G,end", "scroll_end", "End", show=False),
+        Binding("space", "page_down", "Page down", show=False),
+    ]
+    COMPONENT_CLASSES = {"detail--label", "detail--match", "detail--dim", "detail--marker"}
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.paper_id: str | None = None
+        self.view: PaperView | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="d-title", markup=False)
+        yield Static(id="d-meta", markup=False)
+        yield Static(id="d-abstract", markup=False)
+        yield Label("Note", id="d-note-label", classes="section")
+        yield Markdown(id="d-note")
+        yield Label("Similar papers", id="d-similar-label", classes="section")
+        yield SimilarList(id="d-similar")
+
+    def on_mount(self) -> None:
+        self.show_empty("No paper selected.")
+
+    def show_empty(self, message: str) -> None:
+        self.paper_id = None
+        self.view = None
+        self.query_one("#d-title", Static).update(Text(message))
+        self.query_one("#d-meta", Static).update("")
+        self.query_one("#d-abstract", Static).update("")
+        self._show_note(None)
+        self._show_similar([])
+
+    def show_hit(self, hit: Hit) -> None:
+        """At once, from the list row; `show` fills in the rest when it has been loaded."""
+        if hit.id == self.paper_id and self.view is not None:
+            return
+        self.paper_id = hit.id
+        self.view = None
+        self.query_one("#d-title", Static).update(Text(safe(hit.title)))
+        meta = self._meta_lines(
+            authors=[hit.first_author] if hit.first_author else [],
+            when=hit.published.isoformat() if hit.published else "",
+            paper_id=hit.id,
+            state=hit.state,
+            bookmarked=hit.bookmarked,
+            tags=hit.tags,
+            links={},
+        )
+        self.query_one("#d-meta", Static).update(meta)
+        self.query_one("#d-abstract", Static).update(Text("…", style=self._style("detail--dim")))
+        self._show_note(None)
+        self._show_similar([])
+        self.scroll_home(animate=False, immediate=True)
+
+    def show(self, view: PaperView) -> None:
+        same = view.paper.id == self.paper_id
+        self.paper_id = view.paper.id
+        self.view = view
+        paper, user = view.paper, view.user
+        self.query_one("#d-title", Static).update(Text(safe(paper.title)))
+        meta = self._meta_lines(
+            authors=paper.authors,
+            when=paper.published.isoformat() if paper.published else "",
+            paper_id=paper.id,
+            state=user.state,
+            bookmarked=user.bookmarked,
+            tags=user.tags,
+            links=paper.links,
+        )
+        if paper.venue:
+            meta.append("\n")
+            meta.append("Venue    ", self._style("detail--label"))
+            meta.append(safe(paper.venue))
+        if view.problem:
+            meta.append("\n")
+            meta.append(f"⚠ {view.problem}", self._style("detail--marker"))
+        self.query_one("#d-meta", Static).update(meta)
+        abstract = Text(safe(paper.abstract) or "(no abstract)")
+        match = self._style("detail--match")
+        if len(abstract.plain) == len(paper.abstract):
+            for start, end in view.abstract_spans:
+                abstract.stylize(match, start, end)
+        self.query_one("#d-abstract", Static).update(abstract)
+        self._show_note(user.note.text if user.note and user.note.text.strip() else None)
+        self._show_similar(view.similar)
+        if not same:
+            self.scroll_home(animate=False, immediate=True)
+
+    def update_user(self, user: UserData) -> None:
+        if self.view is not None and self.view.paper.id == user.paper_id:
+            self.view.user = user
+            self.show(self.view)
+
+    # -- parts ---------------------------------------------------------------------------------
+    def _style(self, name: str):  # type: ignore[no-untyped-def]
+        return self.get_component_rich_style(name)
+
+    def _meta_lines(
+        self,
+        *,
+        authors: list[str],
+        when: str,
+        paper_id: str,
+        state: ReadState,
+        bookmarked: bool,
+        tags: list[str],
+        links: dict[str, str],
+    ) -> Text:
+        label = self._style("detail--label")
+        out = Text(end="")
+
+        def row(name: str, value: Text | str) -> None:
+            if out.plain:
+                out.append("\n")
+            out.append(f"{name:<9}", label)
+            out.append_text(value if isinstance(value, Text) else Text(value))
+
+        shown = ", ".join(safe(a) for a in authors[:12])
+        if len(authors) > 12:
+            shown += f", … ({len(authors)} authors)"
+        row("Authors", shown or "—")
+        row("Date", when or "—")
+        row("Id", safe(paper_id))
+        status = Text(STATE_LABEL[state])
+        if bookmarked:
+            status.append("   ★ bookmarked", self._style("detail--marker"))
+        row("State", status)
+        row("Tags", " ".join(f"#{safe(t)}" for t in tags) or "—")
+        for kind, url in links.items():
+            row(kind.capitalize(), safe(url))
+        return out
+
+    def _show_note(self, text: str | None) -> None:
+        note = self.query_one("#d-note", Markdown)
+        label = self.query_one("#d-note-label", Label)
+        note.display = label.display = text is not None
+        note.update(safe(text) if text else "")
+
+    def _show_similar(self, hits: list[Hit]) -> None:
+        similar = self.query_one("#d-similar", SimilarList)
+        label = self.query_one("#d-similar-label", Label)
+        similar.clear_options()
+        similar.add_options(
+            Option(Text(f"{safe(h.title)}", no_wrap=True, overflow="ellipsis"), id=h.id)
+            for h in hits
+        )
+        similar.display = label.display = bool(hits)
