@@ -464,7 +464,7 @@ class SearchIndex:
         terms = _text_terms(_query_terms(query, searcher.reader()))
         return SearchResult(
             query=text,
-            total=len(results) if results.has_exact_length() else results.estimated_length(),
+            total=len(results),  # exact: counts matches without scoring them
             hits=hits,
             offset=offset,
             elapsed_ms=(time.perf_counter() - started) * 1000,

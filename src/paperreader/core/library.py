@@ -194,13 +194,12 @@ class Library:
             stamp = now()
             merged = text
             theirs = user.note
+            # The note on disk is not the one the editor started from: keep both.
             if (
-                theirs is not None
+                base is not None
+                and theirs is not None
                 and theirs.text.strip()
-                and theirs.text != text
-                and (base is None or theirs.updated != base.updated)
-                and (base is None or theirs.text != base.text)
-                and base is not None
+                and theirs.text not in (base.text, text)
             ):
                 merged = (
                     f"{text.rstrip()}\n\n---\n*paperreader kept this version too: it was saved "
