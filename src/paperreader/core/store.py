@@ -217,13 +217,38 @@ def dump_user_data(user: UserData, extras: dict[str, Any] | None = None) -> byte
             "updated": user.note.updated.isoformat(),
             "text": user.note.text,
         }
+    for key, value in (extras or {}).items():
+        if key not in data and isinstance(key, (str, int, float, bool)):
+            data[key] = value
     try:
         text = yaml.dump(data, Dumper=_BlockDumper, sort_keys=False, allow_unicode=True, width=100)
-        return (HEADER + text).encode("utf-8")
-    except (yaml.YAMLError, UnicodeError) as exc:
+        payload = (HEADER + text).encode("utf-8")
+    except (yaml.YAMLError, UnicodeError, RecursionError) as exc:
         raise StoreError(
             f"cannot save the data of {user.paper_id}: it holds text YAML cannot store ({exc})"
         ) from None
+    _verify(payload, user)
+    return payload
+
+
+def _verify(payload: bytes, user: UserData) -> None:
+    """Read the bytes back before they replace anything: a writer bug must not cost a note."""
+    try:
+        back = parse_user_data(payload.decode("utf-8"), Path(file_name(user.paper_id)))
+    except StoreError as exc:
+        raise StoreError(f"cannot save the data of {user.paper_id}: {exc}") from None
+    note = user.note.text if user.note else None
+    back_note = back.note.text if back.note else None
+    if (back.paper_id, back.bookmarked, back.state, back.tags, back_note) != (
+        user.paper_id.strip(),
+        user.bookmarked,
+        user.state,
+        normalise_tags(user.tags),
+        note,
+    ):
+        raise StoreError(
+            f"cannot save the data of {user.paper_id}: it would not read back the same"
+        )
 
 
 class Store:
