@@ -1,0 +1,154 @@
+"""Every command of the CLI contract, run in-process on a copy of the sample library."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from paperreader.cli import main
+
+
+@pytest.fixture
+def run(library_path: Path, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+    def invoke(*argv: str) -> tuple[int, str, str]:
+        code = main([*argv, "--library", str(library_path)])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return invoke
+
+
+def store_file(library_path: Path, paper_id: str) -> dict:  # type: ignore[type-arg]
+    from paperreader.core.store import file_name
+
+    return yaml.safe_load((library_path / "store" / file_name(paper_id)).read_text())
+
+
+def test_search_json_is_one_document_with_the_contract_fields(run) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = run("search", "latent diffusion", "--limit", "3", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["total"] >= 3 and len(data["hits"]) == 3
+    hit = data["hits"][0]
+    assert set(hit) >= {"id", "title", "authors", "date", "score", "bookmarked", "tags", "matches"}
+    assert hit["title"].startswith("High-Resolution Image Synthesis")
+    assert {m["text"].lower() for m in hit["matches"]["title"]} == {"latent", "diffusion"}
+
+
+def test_search_text_and_did_you_mean(run) -> None:  # type: ignore[no-untyped-def]
+    code, out, err = run("search", "gausian splatting", "--limit", "1")
+    assert code == 0 and "4D Gaussian Splatting" in out
+    assert 'showing results for "gaussian splatting"' in err
+
+
+def test_show_and_similar(run) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = run("show", "gptq", "--json")
+    paper = json.loads(out)
+    assert code == 0 and paper["title"].startswith("GPTQ") and "code" in paper["links"]
+    code, out, _ = run("show", "gptq")
+    assert out.startswith("GPTQ: Accurate Post-Training Quantization")
+    code, out, _ = run("similar", paper["id"], "--limit", "3", "--json")
+    similar = json.loads(out)
+    assert code == 0 and len(similar) == 3 and paper["id"] not in [s["id"] for s in similar]
+
+
+def test_bookmark_tag_mark_note_change_the_yaml(run, library_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _, out, _ = run("show", "gptq", "--json")
+    pid = json.loads(out)["id"]
+    assert run("bookmark", pid)[0] == 0
+    assert run("tag", pid, "Quantization", "to-read")[0] == 0
+    assert run("mark", pid, "reading")[0] == 0
+    assert run("note", pid, "--set", "first line")[0] == 0
+    assert run("note", pid, "--append", "second thought")[0] == 0
+    data = store_file(library_path, pid)
+    assert data["bookmarked"] is True and data["state"] == "reading"
+    assert data["tags"] == ["quantization", "to-read"]
+    assert data["note"]["text"] == "first line\n\nsecond thought"
+    assert run("note", pid)[1] == "first line\n\nsecond thought\n"
+    code, out, _ = run("bookmarks", "--json")
+    assert [b["id"] for b in json.loads(out)] == [pid]
+    assert run("tag", pid, "to-read", "--remove")[0] == 0
+    assert run("bookmark", pid, "--remove")[0] == 0
+    data = store_file(library_path, pid)
+    assert data["bookmarked"] is False and data["tags"] == ["quantization"]
+    assert json.loads(run("bookmarks", "--json")[1]) == []
+
+
+def test_note_edit_uses_the_editor(run, library_path: Path, monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    editor = tmp_path / "editor.sh"
+    editor.write_text('#!/bin/sh\nprintf "written in the editor\\n" >> "$1"\n')
+    editor.chmod(0o755)
+    monkeypatch.setenv("EDITOR", str(editor))
+    monkeypatch.delenv("VISUAL", raising=False)
+    _, out, _ = run("show", "gptq", "--json")
+    pid = json.loads(out)["id"]
+    run("note", pid, "--set", "before")
+    code, out, _ = run("note", pid, "--edit")
+    assert code == 0 and "note saved" in out
+    assert store_file(library_path, pid)["note"]["text"] == "beforewritten in the editor\n"
+
+
+def test_export_filters_and_round_trip(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out_file = tmp_path / "all.jsonl"
+    assert run("export", "--format", "jsonl", "-o", str(out_file))[0] == 0
+    assert len(out_file.read_text().splitlines()) == 98
+    _, out, _ = run("export", "--query", "quantization", "--format", "json")
+    assert len(json.loads(out)) >= 5
+    run("bookmark", "gptq")
+    _, out, _ = run("export", "--bookmarked", "--format", "markdown")
+    assert out.count("\n## ") == 1
+    other = tmp_path / "other"
+    code = main(["import", str(out_file), "--library", str(other)])
+    assert code == 0
+    assert main(["check", "--library", str(other)]) == 0
+
+
+def test_import_reports_counts_and_bad_files(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    good = tmp_path / "papers.jsonl"
+    good.write_text(
+        json.dumps({"id": "2501.00001", "title": "New", "source": "jsonl"}) + "\n"
+        "{not json\n"
+        + json.dumps({"id": "2501.00002", "title": "", "source": "jsonl"}) + "\n"
+    )
+    code, out, _ = run("import", str(good))
+    assert code == 0 and "1 added, 0 updated, 0 unchanged, 2 skipped" in out
+    assert f"{good}:2" in out
+    binary = tmp_path / "x.pdf"
+    binary.write_bytes(b"%PDF\x00\x01\x02")
+    code, _, err = run("import", str(binary))
+    assert code == 1 and err.strip() == f"paperreader: {binary}: looks like a binary file, not papers"
+    code, _, err = run("import", str(tmp_path / "missing.bib"))
+    assert code == 1 and "missing.bib: cannot read" in err and err.count("\n") == 1
+
+
+def test_errors_are_one_line_never_a_traceback(run) -> None:  # type: ignore[no-untyped-def]
+    for argv in (("show", "no-such-id"), ("search", "is:nonsense"), ("bookmark", "zzz-none")):
+        code, out, err = run(*argv)
+        assert code == 1 and out == ""
+        assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_reindex_and_check(run, library_path: Path) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = run("reindex")
+    assert code == 0 and "indexed 98 papers" in out
+    assert run("check")[0] == 0
+    (library_path / "store" / "bad.yaml").write_text("id: bad\nstate: [\n")
+    code, out, _ = run("check")
+    assert code == 1 and "bad.yaml:" in out
+
+
+def test_python_dash_m_with_paperreader_home(tmp_path: Path) -> None:
+    env = {**os.environ, "PAPERREADER_HOME": str(tmp_path / "home")}
+    done = subprocess.run(
+        [sys.executable, "-m", "paperreader", "search", "diffusion", "--json"],
+        capture_output=True, text=True, env=env, timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["total"] > 5
+    assert (tmp_path / "home" / "papers.db").exists()
