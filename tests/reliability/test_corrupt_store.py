@@ -19,7 +19,7 @@ BOMB = (
     "id: x\n"
     + "".join(
         f"{name}: &{name} [{', '.join([f'*{prev}'] * 9) if prev else ', '.join(['lol'] * 9)}]\n"
-        for prev, name in zip(["", *"abcdefgh"], "abcdefghi")
+        for prev, name in zip(["", *"abcdefgh"], "abcdefghi", strict=True)
     )
     + "tags: *i\nnote: {text: *i}\n"
 )

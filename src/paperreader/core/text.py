@@ -21,9 +21,11 @@ _ESCAPES = re.compile(
     """,
     re.VERBOSE | re.DOTALL,
 )
-# Controls (C0 but tab/newline, DEL, C1), bidi embeddings/overrides/isolates, zero-width chars.
+# Controls (C0 but tab/newline, DEL, C1), bidi marks/embeddings/overrides/isolates (incl. the
+# Arabic letter mark), zero-width chars, and the invisible "tag" characters used to smuggle text.
 _INVISIBLE = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ufff9-\ufffb]"
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064"
+    "\u2066-\u2069\ufeff\ufff9-\ufffb\U000e0000-\U000e007f]"
 )
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u3000]+")
 _MANY_NEWLINES = re.compile(r"\n{3,}")
