@@ -298,10 +298,6 @@ class PaperList(ScrollView, can_focus=True):
         marks.append(STATE_MARK[hit.state], get("paper-list--marker"))
         marks.append(" ")
         tail = Text(no_wrap=True, end="")
-        if width >= 100 and hit.tags:
-            tags = " ".join(f"#{t}" for t in hit.tags)
-            tail.append(" ")
-            tail.append_text(_fit(strip_controls(tags), 18, get("paper-list--tags"), pad=False))
         if width >= 70:
             tail.append("  ")
             author = strip_controls(hit.first_author)
@@ -312,6 +308,12 @@ class PaperList(ScrollView, can_focus=True):
             tail.append(when.ljust(10), get("paper-list--date"))
             tail.append(" ")
         title_width = max(0, width - marks.cell_len - tail.cell_len)
+        tags = Text(no_wrap=True, end="")
+        if hit.tags and title_width >= 24:
+            # Tags ride after the title (like mutt's labels), never more than a third of it.
+            shown = strip_controls(" ".join(f"#{t}" for t in hit.tags))
+            tags = _fit(shown, min(24, title_width // 3), get("paper-list--tags"), pad=False)
+            tags = Text.assemble(" ", tags, no_wrap=True, end="")
         title = Text(strip_controls(hit.title), no_wrap=True, end="")
         if hit.state is ReadState.UNREAD:
             title.stylize(get("paper-list--unread"))
@@ -320,6 +322,8 @@ class PaperList(ScrollView, can_focus=True):
             match = get("paper-list--match")
             for start, end in self.library.spans(title.plain, "title", result):
                 title.stylize(match, start, end)
+        title.truncate(title_width - tags.cell_len, overflow="ellipsis")
+        title.append_text(tags)
         title.truncate(title_width, overflow="ellipsis", pad=True)
         row = Text(no_wrap=True, end="")
         row.append_text(marks)
