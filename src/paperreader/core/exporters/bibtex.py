@@ -86,6 +86,11 @@ _TEXT_ESCAPES = {
     "~": r"\textasciitilde{}",
     "^": r"\textasciicircum{}",
 }
+_UNPAIRED_ESCAPES = {
+    **_TEXT_ESCAPES,
+    "{": r"\textbraceleft{}",
+    "}": r"\textbraceright{}",
+}
 _TEXT_SPECIAL = re.compile(r"[\\{}$&%#_~^]")
 _MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
 
@@ -98,18 +103,23 @@ def ascii_fold(text: str) -> str:
 
 
 def _balanced(text: str) -> bool:
+    """Braces balanced as BibTeX counts them: every brace, escaped or not."""
     depth = 0
-    for i, ch in enumerate(text):
-        if ch in "{}" and i and text[i - 1] == "\\":
-            continue
-        depth += {"{": 1, "}": -1}.get(ch, 0)
-        if depth < 0:
-            return False
+    for ch in text:
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth < 0:
+                return False
     return depth == 0
 
 
 def escape(text: str) -> str:
-    """Text for a BibTeX field: specials escaped outside math, balanced `$...$` math kept."""
+    """Text for a BibTeX field: specials escaped outside math, balanced `$...$` math kept.
+
+    BibTeX counts escaped braces too, so `\\{` and `\\}` are used only when they pair up;
+    otherwise braces are written as `\\textbraceleft{}` and `\\textbraceright{}`."""
     parts = _MATH.split(text or "")
     out = []
     for i, part in enumerate(parts):
@@ -117,6 +127,15 @@ def escape(text: str) -> str:
             out.append(part)
         else:
             out.append(_TEXT_SPECIAL.sub(lambda m: _TEXT_ESCAPES[m.group(0)], part))
+    result = "".join(out)
+    if _balanced(result):
+        return result
+    out = []
+    for i, part in enumerate(parts):
+        if i % 2 and _balanced(part) and not part.endswith("\\$"):
+            out.append(part)
+        else:
+            out.append(_TEXT_SPECIAL.sub(lambda m: _UNPAIRED_ESCAPES[m.group(0)], part))
     return "".join(out)
 
 
@@ -127,7 +146,7 @@ def _escape_url(url: str) -> str:
 
 def _split_name(name: str) -> tuple[str, str, str]:
     """(first, last, suffix) from "First von Last Suffix"."""
-    words = name.split()
+    words = [w for w in name.split(" ") if w]
     suffix = ""
     if len(words) > 2 and words[-1].lower() in _SUFFIXES:
         suffix = words.pop()
@@ -143,7 +162,7 @@ def _split_name(name: str) -> tuple[str, str, str]:
 
 def format_name(name: str) -> str:
     """ "Ashish Vaswani" -> "Vaswani, Ashish"; names that BibTeX would split wrongly are braced."""
-    name = " ".join(name.split())
+    name = " ".join(w for w in name.split(" ") if w)
     if "," in name or re.search(r"\band\b", name, re.I) or not name:
         return "{" + escape(name) + "}"
     first, last, suffix = _split_name(name)
@@ -155,7 +174,7 @@ def format_name(name: str) -> str:
 
 
 def _last_name(name: str) -> str:
-    return _split_name(" ".join(name.split()))[1] if name.strip() else ""
+    return _split_name(name)[1] if name.strip(" ") else ""
 
 
 def base_key(paper: Paper) -> str:

@@ -58,6 +58,8 @@ _ESCAPED = {
     r"\textbackslash": "\\",
     r"\textasciitilde": "~",
     r"\textasciicircum": "^",
+    r"\textbraceleft": "{",
+    r"\textbraceright": "}",
     r"\{": "{",
     r"\}": "}",
     r"\$": "$",
@@ -69,9 +71,10 @@ _ESCAPED = {
 _PLACEHOLDER = {src: chr(0xE000 + i) for i, src in enumerate(_ESCAPED)}
 _RESTORE = {chr(0xE000 + i): out for i, out in enumerate(_ESCAPED.values())}
 _ESCAPE_RE = re.compile(
-    r"\\text(?:backslash|asciitilde|asciicircum)(?![a-zA-Z])(?:\s*\{\})?|\\[{}$&%_#]"
+    r"\\text(?:backslash|asciitilde|asciicircum|braceleft|braceright)(?![a-zA-Z])(?:\s*\{\})?"
+    r"|\\[{}$&%_#]"
 )
-_RESTORE_RE = re.compile("[\ue000-\ue009]")
+_RESTORE_RE = re.compile("[\ue000-\ue00b]")
 _DOLLAR = "\ue00f"
 
 _ACCENTS = {
@@ -127,8 +130,12 @@ def _ungroup(m: re.Match[str]) -> str:
     return m.group(1)
 
 
+_LOGOS = re.compile(r"\\(La)?TeX(?![a-zA-Z])(?:\s*\{\})?")
+
+
 def _convert_text(part: str) -> str:
     """Non-math LaTeX text to Unicode: common accents quickly, the rest through pylatexenc."""
+    part = _LOGOS.sub(lambda m: "LaTeX" if m.group(1) else "TeX", part)
     part = _ACCENT_RE.sub(_accent, part)
     part = _LETTER_RE.sub(_letter, part)
     previous = None
@@ -168,7 +175,8 @@ def _hide(m: re.Match[str]) -> str:
 
 
 _MENDELEY_ESCAPES = re.compile(
-    r"\\backslash(?![a-zA-Z]*\})\s?|\{\\([$&%_{}#])\}|\{\\\^\{\}\}|\{~\}"
+    r"\\backslash(?![a-zA-Z]*\})\s?"
+    r"|(?<!\\)\{\\([$&%_{}#])\}|(?<!\\)\{\\\^\{\}\}|(?<!\\)\{~\}"
 )
 
 

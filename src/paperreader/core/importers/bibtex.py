@@ -186,9 +186,9 @@ def parse_names(value: str) -> list[str]:
     for name in split_names(value):
         if name.lower() == "others":
             continue  # "and others": et al.
-        name = name[1:-1] if is_braced(name) else flip_name(name)
-        name = latex_line(name)
-        if name:
+        braced = is_braced(name)  # {Research and Development Team}: one name, as written
+        name = latex_line(name[1:-1] if braced else flip_name(name))
+        if name and (braced or (re.search(r"[^\W_]", name) and name.lower() != "and")):
             authors.append(name)
     return authors
 
