@@ -333,7 +333,11 @@ class SearchIndex:
             searcher = self.ix.searcher()
             local.searcher, local.generation = searcher, self._generation
         elif not searcher.up_to_date():
-            searcher = searcher.refresh()
+            if searcher.ixreader.segments():
+                searcher = searcher.refresh()
+            else:  # an empty index's reader has no segments and cannot refresh: open anew
+                searcher.close()
+                searcher = self.ix.searcher()
             local.searcher = searcher
         return searcher
 

@@ -24,6 +24,7 @@ from paperreader.core.models import (
 )
 from paperreader.core.records import Records, merge
 from paperreader.core.store import Store, normalise_tags, now
+from paperreader.core.text import bound_fields
 
 Progress = Callable[[int, int | None], None]
 SAMPLE_FILE = "hf-daily-papers.txt"
@@ -290,6 +291,7 @@ class Library:
                         if len(report.problems) < MAX_PROBLEMS:
                             report.problems.append(str(record))
                         continue
+                    bound_fields(record)  # a 50 MB abstract is cut, not indexed whole
                     existing = self.records.find_same(record)
                     if existing is None:
                         self.records.put(record)

@@ -10,6 +10,10 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from paperreader.core.models import Paper
 
 # ESC-introduced sequences: OSC/DCS/SOS/PM/APC strings (terminated by BEL or ST, or unclosed up
 # to the end), CSI sequences, and two-character escapes. The 8-bit C1 forms are covered too.
@@ -97,3 +101,28 @@ def latex_to_unicode(text: str) -> str:
 def truncate(text: str, limit: int) -> str:
     """At most `limit` characters, with an ellipsis when cut."""
     return text if len(text) <= limit else text[: max(0, limit - 1)] + "…"
+
+
+# Real abstracts are under 5,000 characters and titles under 500; a feed or file that holds more
+# is broken or hostile. Capping at import keeps indexing, the detail view and highlighting fast.
+MAX_TITLE = 2_000
+MAX_ABSTRACT = 100_000
+MAX_AUTHORS = 2_000
+MAX_SHORT = 2_000  # author names, venues, urls, ids
+
+
+def bound_fields(paper: Paper) -> Paper:
+    """Cut a paper's text fields to sane sizes, in place (an ellipsis marks a cut)."""
+    paper.title = truncate(paper.title, MAX_TITLE)
+    paper.abstract = truncate(paper.abstract, MAX_ABSTRACT)
+    if len(paper.authors) > MAX_AUTHORS:
+        paper.authors = paper.authors[:MAX_AUTHORS]
+    if any(len(a) > MAX_SHORT for a in paper.authors):
+        paper.authors = [truncate(a, MAX_SHORT) for a in paper.authors]
+    for name in ("url", "pdf_url", "code_url", "project_url", "venue", "doi"):
+        value = getattr(paper, name)
+        if isinstance(value, str) and len(value) > MAX_SHORT:
+            setattr(paper, name, value[:MAX_SHORT])
+    paper.categories = [truncate(c, 200) for c in paper.categories[:200]]
+    paper.keywords = [truncate(k, 200) for k in paper.keywords[:500]]
+    return paper
