@@ -64,11 +64,14 @@ def get(
     params: dict[str, Any] | None = None,
     *,
     what: str,
-    retries: int = RETRIES,
-    backoff: float = BACKOFF,
-    sleep: Sleep = time.sleep,
+    retries: int | None = None,
+    backoff: float | None = None,
+    sleep: Sleep | None = None,
 ) -> bytes:
     """The body of a 200 answer; retries transient failures, else raises FetchError."""
+    retries = RETRIES if retries is None else max(0, retries)
+    backoff = BACKOFF if backoff is None else backoff
+    sleep = sleep or time.sleep
     host = httpx.URL(url).host or url
     problem = ""
     for attempt in range(retries + 1):
@@ -126,9 +129,9 @@ def fetch_hf_daily(
     *,
     base_url: str | None = None,
     client: httpx.Client | None = None,
-    retries: int = RETRIES,
-    backoff: float = BACKOFF,
-    sleep: Sleep = time.sleep,
+    retries: int | None = None,
+    backoff: float | None = None,
+    sleep: Sleep | None = None,
 ) -> list[Paper]:
     """The papers on Hugging Face's Daily Papers for `day` (the latest list when None)."""
     url = f"{hf_base_url(base_url)}/api/daily_papers"
@@ -147,9 +150,9 @@ def fetch_hf_daily(
 class _Pacer:
     """At most one request every `delay` seconds."""
 
-    def __init__(self, delay: float, sleep: Sleep) -> None:
-        self.delay = delay
-        self.sleep = sleep
+    def __init__(self, delay: float | None, sleep: Sleep | None) -> None:
+        self.delay = ARXIV_DELAY if delay is None else delay
+        self.sleep = sleep or time.sleep
         self.last: float | None = None
 
     def wait(self) -> None:
@@ -175,9 +178,9 @@ def _arxiv_page(
     params: dict[str, Any],
     what: str,
     pacer: _Pacer,
-    retries: int,
-    backoff: float,
-    sleep: Sleep,
+    retries: int | None,
+    backoff: float | None,
+    sleep: Sleep | None,
 ) -> arxiv_atom.FeedPage:
     pacer.wait()
     body = get(http, url, params, what=what, retries=retries, backoff=backoff, sleep=sleep)
@@ -193,12 +196,12 @@ def fetch_arxiv_query(
     *,
     base_url: str | None = None,
     page_size: int = 100,
-    delay: float = ARXIV_DELAY,
+    delay: float | None = None,
     progress: Progress | None = None,
     client: httpx.Client | None = None,
-    retries: int = RETRIES,
-    backoff: float = BACKOFF,
-    sleep: Sleep = time.sleep,
+    retries: int | None = None,
+    backoff: float | None = None,
+    sleep: Sleep | None = None,
 ) -> list[Paper]:
     """Up to `max_results` papers matching `query`, fetched a page at a time."""
     if max_results <= 0:
@@ -224,7 +227,7 @@ def fetch_arxiv_query(
             if not page.records:
                 # arXiv sometimes answers an empty page inside a result: ask again, then stop.
                 empty_pages += 1
-                if start < limit and empty_pages <= retries:
+                if start < limit and empty_pages <= (RETRIES if retries is None else retries):
                     continue
                 break
             empty_pages = 0
@@ -241,12 +244,12 @@ def fetch_arxiv_ids(
     *,
     base_url: str | None = None,
     page_size: int = 100,
-    delay: float = ARXIV_DELAY,
+    delay: float | None = None,
     progress: Progress | None = None,
     client: httpx.Client | None = None,
-    retries: int = RETRIES,
-    backoff: float = BACKOFF,
-    sleep: Sleep = time.sleep,
+    retries: int | None = None,
+    backoff: float | None = None,
+    sleep: Sleep | None = None,
 ) -> list[Paper]:
     """The papers with these arXiv ids (any version/URL form); ids arXiv does not know are
     left out (compare the result's `arxiv_id`s to find them)."""

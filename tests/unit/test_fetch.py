@@ -1,0 +1,367 @@
+"""Fetching against a local HTTP server that replays recorded answers (never the internet)."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import socket
+import threading
+from collections.abc import Iterator
+from datetime import date
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+from paperreader.cli_fetch import add_fetch_parser, run_fetch
+from paperreader.core import fetch
+from paperreader.core.fetch import FetchError
+from paperreader.core.models import ImportReport, Paper
+
+REPO = Path(__file__).resolve().parents[2]
+OWN = REPO / "tests" / "fixtures" / "formats"
+QUERY_FEED = (OWN / "arxiv_query_5.xml").read_text(encoding="utf-8")
+FAST = {"retries": 2, "backoff": 0.0}
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]  # closed again on exit: connections are refused
+
+
+def feed_slice(start: int, count: int, ids: list[str] | None = None) -> str:
+    """The recorded 5-entry feed cut to one page (or to the entries with `ids`)."""
+    head, *entries = QUERY_FEED.split("  <entry>")
+    entries[-1] = entries[-1].replace("</feed>\n", "")
+    if ids is not None:
+        chosen = [e for e in entries if any(f"/abs/{i}v" in e for i in ids)]
+        total = len(chosen)
+    else:
+        chosen = entries[start : start + count]
+        total = len(entries)
+    head = re.sub(r"<opensearch:totalResults>\d+<", f"<opensearch:totalResults>{total}<", head)
+    head = re.sub(r"<opensearch:startIndex>\d+<", f"<opensearch:startIndex>{start}<", head)
+    return head + "".join("  <entry>" + e for e in chosen) + "</feed>\n"
+
+
+class Server:
+    """Scripted answers per path: a queue of (status, body) used up in order, then `default`."""
+
+    def __init__(self) -> None:
+        self.script: dict[str, list[tuple[int, bytes]]] = {}
+        self.default: dict[str, Any] = {}
+        self.requests: list[dict[str, Any]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - the http.server API
+                parts = urlsplit(self.path)
+                query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+                outer.requests.append(
+                    {"path": parts.path, "query": query, "agent": self.headers["User-Agent"]}
+                )
+                queue = outer.script.get(parts.path)
+                if queue:
+                    status, body = queue.pop(0)
+                elif parts.path in outer.default:
+                    status, body = outer.default[parts.path](query)
+                else:
+                    status, body = 404, b"not found"
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.02,), daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def arxiv_answer(query: dict[str, str]) -> tuple[int, bytes]:
+    if query.get("id_list"):
+        ids = query["id_list"].split(",")
+        return 200, feed_slice(0, len(ids), ids=ids).encode()
+    start, count = int(query.get("start", 0)), int(query.get("max_results", 10))
+    return 200, feed_slice(start, count).encode()
+
+
+@pytest.fixture(autouse=True)
+def no_internet(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Defaults point at a closed local port, so a missed base URL can never go out."""
+    monkeypatch.setattr(fetch, "BACKOFF", 0.0)  # the CLI uses the defaults
+    monkeypatch.setattr(fetch, "ARXIV_DELAY", 0.0)
+    dead = f"http://127.0.0.1:{closed_port()}"
+    monkeypatch.setenv("PAPERREADER_HF_URL", dead)
+    monkeypatch.setenv("PAPERREADER_ARXIV_URL", dead + "/api/query")
+
+
+@pytest.fixture
+def server() -> Iterator[Server]:
+    srv = Server()
+    srv.default["/api/daily_papers"] = lambda q: (200, (OWN / "hf_daily_small.json").read_bytes())
+    srv.default["/api/query"] = arxiv_answer
+    yield srv
+    srv.close()
+
+
+# -- Hugging Face ----------------------------------------------------------------------------
+def test_hf_daily(server: Server) -> None:
+    papers = fetch.fetch_hf_daily(date(2024, 10, 25), base_url=server.url, **FAST)
+    assert [p.id for p in papers] == ["2410.17243", "2410.18057", "2410.20001"]
+    assert papers[0].code_url == "https://github.com/DAMO-NLP-SG/Inf-CLIP"
+    (request,) = server.requests
+    assert request["path"] == "/api/daily_papers"
+    assert request["query"] == {"date": "2024-10-25"}
+    assert request["agent"].startswith("paperreader/")
+
+
+def test_hf_daily_without_a_date_asks_for_the_latest(server: Server) -> None:
+    fetch.fetch_hf_daily(base_url=server.url, **FAST)
+    assert server.requests[0]["query"] == {}
+
+
+def test_hf_base_url_from_the_environment(server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PAPERREADER_HF_URL", server.url + "/")
+    assert len(fetch.fetch_hf_daily(**FAST)) == 3
+
+
+def test_retry_after_a_503(server: Server) -> None:
+    server.script["/api/daily_papers"] = [(503, b"busy")]
+    waits: list[float] = []
+    papers = fetch.fetch_hf_daily(
+        None, base_url=server.url, retries=2, backoff=0.5, sleep=waits.append
+    )
+    assert len(papers) == 3
+    assert len(server.requests) == 2
+    assert waits == [0.5]
+
+
+def test_backoff_doubles_then_gives_up(server: Server) -> None:
+    server.script["/api/daily_papers"] = [(503, b"busy")] * 5
+    waits: list[float] = []
+    with pytest.raises(FetchError) as caught:
+        fetch.fetch_hf_daily(None, base_url=server.url, retries=3, backoff=1.0, sleep=waits.append)
+    assert waits == [1.0, 2.0, 4.0]
+    assert len(server.requests) == 4
+    message = str(caught.value)
+    assert "503" in message and "tried 4 times" in message and "\n" not in message
+
+
+def test_a_404_is_not_retried(server: Server) -> None:
+    server.script["/api/daily_papers"] = [(404, b"nope")]
+    with pytest.raises(FetchError, match="answered 404"):
+        fetch.fetch_hf_daily(None, base_url=server.url, **FAST)
+    assert len(server.requests) == 1
+
+
+def test_a_garbled_answer_is_a_fetch_error(server: Server) -> None:
+    server.script["/api/daily_papers"] = [(200, b"<html>maintenance</html>")]
+    with pytest.raises(FetchError, match="not valid JSON"):
+        fetch.fetch_hf_daily(None, base_url=server.url, **FAST)
+
+
+def test_offline_is_one_clear_line() -> None:
+    url = f"http://127.0.0.1:{closed_port()}"
+    with pytest.raises(FetchError) as caught:
+        fetch.fetch_hf_daily(None, base_url=url, **FAST)
+    message = str(caught.value)
+    assert "cannot connect to 127.0.0.1" in message and "offline" in message
+    assert "\n" not in message
+    with pytest.raises(FetchError, match="cannot connect"):
+        fetch.fetch_arxiv_query("x", 5, base_url=url + "/api/query", delay=0, **FAST)
+
+
+def test_a_given_client_is_used_and_left_open(server: Server) -> None:
+    with httpx.Client() as client:
+        fetch.fetch_hf_daily(None, base_url=server.url, client=client, **FAST)
+        assert not client.is_closed
+    assert server.requests[0]["agent"].startswith("paperreader/")
+
+
+# -- arXiv -----------------------------------------------------------------------------------
+def test_arxiv_paging(server: Server) -> None:
+    seen: list[tuple[int, int | None]] = []
+    papers = fetch.fetch_arxiv_query(
+        "diffusion models",
+        10,
+        base_url=server.url + "/api/query",
+        page_size=2,
+        delay=0,
+        progress=lambda done, total: seen.append((done, total)),
+        **FAST,
+    )
+    assert [p.id for p in papers] == [f"2405.1000{i}" for i in range(1, 6)]
+    assert [(r["query"]["start"], r["query"]["max_results"]) for r in server.requests] == [
+        ("0", "2"),
+        ("2", "2"),
+        ("4", "1"),
+    ]
+    assert server.requests[0]["query"]["search_query"] == "all:diffusion AND all:models"
+    assert seen == [(2, 5), (4, 5), (5, 5)]
+    assert papers[2].title == "A Note on Score Matching with Gröbner Bases"
+
+
+def test_arxiv_stops_at_max_results(server: Server) -> None:
+    papers = fetch.fetch_arxiv_query(
+        "cat:cs.LG", 3, base_url=server.url + "/api/query", page_size=2, delay=0, **FAST
+    )
+    assert len(papers) == 3
+    assert [r["query"]["max_results"] for r in server.requests] == ["2", "1"]
+    assert server.requests[0]["query"]["search_query"] == "cat:cs.LG"  # fielded: as given
+
+
+def test_arxiv_requests_are_paced(server: Server) -> None:
+    waits: list[float] = []
+    fetch.fetch_arxiv_query(
+        "diffusion",
+        5,
+        base_url=server.url + "/api/query",
+        page_size=2,
+        delay=3.0,
+        sleep=waits.append,
+        **FAST,
+    )
+    assert len(server.requests) == 3
+    assert len(waits) == 2 and all(2.5 < w <= 3.0 for w in waits)
+
+
+def test_arxiv_empty_page_inside_a_result_is_asked_again(server: Server) -> None:
+    server.script["/api/query"] = [
+        (200, feed_slice(0, 2).encode()),
+        (200, feed_slice(2, 0).encode()),
+    ]
+    papers = fetch.fetch_arxiv_query(
+        "diffusion", 5, base_url=server.url + "/api/query", page_size=2, delay=0, **FAST
+    )
+    assert len(papers) == 5
+    assert [r["query"]["start"] for r in server.requests] == ["0", "2", "2", "4"]
+
+
+def test_arxiv_no_results_is_an_empty_list(server: Server) -> None:
+    server.script["/api/query"] = [(200, (OWN / "arxiv_empty.xml").read_bytes())]
+    assert fetch.fetch_arxiv_query("qwxzyv", 10, base_url=server.url + "/api/query", delay=0) == []
+    assert len(server.requests) == 1
+
+
+def test_arxiv_error_feed_is_a_fetch_error(server: Server) -> None:
+    server.script["/api/query"] = [(200, (OWN / "arxiv_error.xml").read_bytes())]
+    with pytest.raises(FetchError, match="arXiv API error: incorrect id format for 1234.12345"):
+        fetch.fetch_arxiv_query("x", 10, base_url=server.url + "/api/query", delay=0, **FAST)
+
+
+def test_arxiv_retry_after_a_503(server: Server) -> None:
+    server.script["/api/query"] = [(503, b"busy")]
+    papers = fetch.fetch_arxiv_query(
+        "diffusion", 5, base_url=server.url + "/api/query", delay=0, **FAST
+    )
+    assert len(papers) == 5 and len(server.requests) == 2
+
+
+def test_arxiv_ids(server: Server) -> None:
+    papers = fetch.fetch_arxiv_ids(
+        ["2405.10002v3", "https://arxiv.org/abs/2405.10004", "arXiv:2405.10002", "2405.10009"],
+        base_url=server.url + "/api/query",
+        delay=0,
+        **FAST,
+    )
+    assert [p.id for p in papers] == ["2405.10002", "2405.10004"]
+    (request,) = server.requests
+    assert request["query"]["id_list"] == "2405.10002,2405.10004,2405.10009"
+    assert request["query"]["max_results"] == "3"
+
+
+def test_arxiv_ids_in_batches(server: Server) -> None:
+    ids = [f"2405.1000{i}" for i in range(1, 6)]
+    papers = fetch.fetch_arxiv_ids(ids, base_url=server.url + "/api/query", page_size=2, delay=0)
+    assert [p.id for p in papers] == ids
+    assert len(server.requests) == 3
+
+
+def test_a_bad_arxiv_id_is_refused_before_any_request(server: Server) -> None:
+    with pytest.raises(FetchError, match="not an arXiv id: 'hello'"):
+        fetch.fetch_arxiv_ids(["2405.10001", "hello"], base_url=server.url + "/api/query")
+    assert server.requests == []
+
+
+# -- the command line ------------------------------------------------------------------------
+class FakeLibrary:
+    def __init__(self) -> None:
+        self.added: list[Paper] = []
+
+    def add_papers(self, records: Any, progress: Any = None) -> ImportReport:
+        self.added.extend(records)
+        return ImportReport(added=len(self.added))
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="paperreader")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--library", default=argparse.SUPPRESS)
+    add_fetch_parser(parser.add_subparsers(), common)
+    return parser.parse_args(argv)
+
+
+def test_cli_parser() -> None:
+    args = parse(["fetch", "hf-daily", "--date", "2024-10-25"])
+    assert args.fetch_source == "hf-daily" and args.date == date(2024, 10, 25)
+    args = parse(["fetch", "arxiv", "diffusion models", "--max", "7", "--library", "/x"])
+    assert (args.query, args.max, args.library) == ("diffusion models", 7, "/x")
+    args = parse(["fetch", "arxiv-id", "2405.10001", "cs/0503050v1"])
+    assert args.ids == ["2405.10001", "cs/0503050v1"]
+    with pytest.raises(SystemExit):
+        parse(["fetch", "hf-daily", "--date", "25/10/2024"])
+    with pytest.raises(SystemExit):
+        parse(["fetch", "arxiv", "x", "--max", "0"])
+
+
+def test_cli_fetch_hf_daily(
+    server: Server, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PAPERREADER_HF_URL", server.url)
+    library = FakeLibrary()
+    assert run_fetch(parse(["fetch", "hf-daily", "--date", "2024-10-25"]), library) == 0
+    assert len(library.added) == 3
+    assert capsys.readouterr().out.strip() == (
+        "fetched 3: 3 added, 0 updated, 0 unchanged, 0 skipped"
+    )
+
+
+def test_cli_fetch_arxiv_ids_reports_missing_ones(
+    server: Server, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PAPERREADER_ARXIV_URL", server.url + "/api/query")
+    library = FakeLibrary()
+    assert run_fetch(parse(["fetch", "arxiv-id", "2405.10001", "2405.10009"]), library) == 1
+    assert [p.id for p in library.added] == ["2405.10001"]
+    assert "paperreader: not found on arXiv: 2405.10009" in capsys.readouterr().err
+
+
+def test_cli_fetch_error_is_one_line_on_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+    library = FakeLibrary()  # the autouse fixture points every source at a closed port
+    assert run_fetch(parse(["fetch", "arxiv", "diffusion", "--max", "2"]), library) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and library.added == []
+    lines = [line for line in captured.err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("paperreader: arXiv query")
+    assert "cannot connect" in lines[0]
+
+
+def test_cli_fetch_nothing_found(
+    server: Server, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PAPERREADER_ARXIV_URL", server.url + "/api/query")
+    server.script["/api/query"] = [(200, (OWN / "arxiv_empty.xml").read_bytes())]
+    assert run_fetch(parse(["fetch", "arxiv", "qwxzyv"]), FakeLibrary()) == 1
+    assert "arXiv has no papers matching 'qwxzyv'" in capsys.readouterr().err
