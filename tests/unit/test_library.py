@@ -172,3 +172,14 @@ def test_check_reports_problems(library: Library) -> None:
     library.store.path_for("broken").write_text("id: broken\nstate: [\n")
     problems = library.check()
     assert len(problems) == 1 and "broken.yaml:" in problems[0]
+
+
+def test_the_same_paper_twice_in_one_import_is_indexed_once(library: Library) -> None:
+    twice = [
+        Paper(id="doi:10.1/x", title="Twice Listed", doi="10.1/x"),
+        Paper(id="doi:10.1/x", title="Twice Listed", doi="10.1/x", authors=["A. Author"]),
+    ]
+    report = library.add_papers(twice)
+    assert (report.added, report.updated) == (1, 1)
+    assert library.index.doc_count() == library.count() == 99
+    assert library.search("twice listed").total == 1

@@ -283,7 +283,7 @@ class Library:
         report = ImportReport()
         seen = 0
         for chunk in _chunks(records, BATCH):
-            changed: list[Paper] = []
+            changed: dict[str, Paper] = {}  # by id: one batch may hold the same paper twice
             with self.records.batch():
                 for record in chunk:
                     if isinstance(record, Skipped):
@@ -295,7 +295,7 @@ class Library:
                     existing = self.records.find_same(record)
                     if existing is None:
                         self.records.put(record)
-                        changed.append(record)
+                        changed[record.id] = record
                         report.added += 1
                         continue
                     merged = merge(existing, record)
@@ -303,13 +303,13 @@ class Library:
                         report.unchanged += 1
                     else:
                         self.records.put(merged)
-                        changed.append(merged)
+                        changed[merged.id] = merged
                         report.updated += 1
                 if changed:
                     self.records.set_meta("index_pending", "1")
             if changed:
                 users = self.users()
-                self.index.upsert((p, users.get(p.id)) for p in changed)
+                self.index.upsert((p, users.get(p.id)) for p in changed.values())
                 self.records.set_meta("index_pending", "")
             seen += len(chunk)
             if progress:
