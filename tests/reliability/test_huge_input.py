@@ -86,7 +86,16 @@ def test_50mb_abstract_and_1mb_title(tmp_path: Path) -> None:
 
 def test_many_papers(tmp_path: Path, long_run: bool) -> None:
     count = 100_000 if long_run else 1_500
-    words = "transformer diffusion attention graph sparse vision language policy".split()
+    words = [
+        "transformer",
+        "diffusion",
+        "attention",
+        "graph",
+        "sparse",
+        "vision",
+        "language",
+        "policy",
+    ]
     source = tmp_path / "many.jsonl"
     with source.open("w") as fh:
         for i in range(count):

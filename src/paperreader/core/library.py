@@ -10,7 +10,7 @@ from importlib import resources
 from pathlib import Path
 
 from paperreader.core import importers
-from paperreader.core.errors import StoreError, UnknownPaper
+from paperreader.core.errors import QueryError, StoreError, UnknownPaper
 from paperreader.core.importers.base import Record, Skipped
 from paperreader.core.index import IndexDamaged, SearchIndex
 from paperreader.core.models import (
@@ -32,6 +32,7 @@ SAMPLE_FILE = "hf-daily-papers.txt"
 SAMPLE_REFERENCE_DATE = date(2026, 11, 26)
 BATCH = 2000
 MAX_PROBLEMS = 10
+MAX_QUERY = 1000
 VIEWS = {
     "all": "",
     "bookmarked": "is:bookmarked",
@@ -239,6 +240,8 @@ class Library:
         partial_last: bool = False,
         correct: bool = True,
     ) -> SearchResult:
+        if len(query) > MAX_QUERY:  # a pasted page as a query costs seconds per keystroke
+            raise QueryError(f"the query is {len(query)} characters long; at most {MAX_QUERY}")
         return self.index.search(
             query,
             offset=offset,
