@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import signal
 import sys
 from importlib import resources
 from pathlib import Path
@@ -51,6 +54,15 @@ class PaperReader(App[None]):
             self.notify(notice, markup=False, timeout=6)
         if self.library.store_problems:
             self.main._report(self.library.store_problems)
+        self._exit_on_signals()
+
+    def _exit_on_signals(self) -> None:
+        """SIGTERM/SIGHUP leave through Textual, which restores the terminal (the default
+        action killed the process in the alternate screen with mouse reporting on)."""
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGTERM, signal.SIGHUP):
+                loop.add_signal_handler(signum, self.exit)
 
     def _remember_theme(self, theme: Theme) -> None:
         try:
