@@ -393,7 +393,16 @@ async def test_open_in_browser(app, library, monkeypatch):
 
     opened: list[str] = []
     monkeypatch.setattr("webbrowser.open", lambda url: opened.append(url))
-    library.add_papers([Paper(id="2401.00001", title="Zebra paper", arxiv_id="2401.00001", published=date(2020, 1, 1))])
+    library.add_papers(
+        [
+            Paper(
+                id="2401.00001",
+                title="Zebra paper",
+                arxiv_id="2401.00001",
+                published=date(2020, 1, 1),
+            )
+        ]
+    )
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("o")  # no link on the sample papers: a message, nothing opened

@@ -9,9 +9,20 @@ from textual.pilot import Pilot
 
 from paperreader.ui.screens.main import MainScreen
 
-KEY_NAMES = {" ": "space", ",": "comma", "/": "slash", ":": "colon", "*": "asterisk",
-             "\n": "enter", "-": "minus", '"': "quotation_mark", "(": "left_parenthesis",
-             ")": "right_parenthesis", "#": "number_sign", ".": "full_stop"}
+KEY_NAMES = {
+    " ": "space",
+    ",": "comma",
+    "/": "slash",
+    ":": "colon",
+    "*": "asterisk",
+    "\n": "enter",
+    "-": "minus",
+    '"': "quotation_mark",
+    "(": "left_parenthesis",
+    ")": "right_parenthesis",
+    "#": "number_sign",
+    ".": "full_stop",
+}
 
 
 async def settle(pilot: Pilot, rounds: int = 6) -> None:

@@ -22,14 +22,22 @@ def commands(screen: MainScreen) -> list[tuple[str, str, Callable[[], object]]]:
         ("Open in browser", "Open the paper's page  (o)", screen.action_open_link),
         ("Copy link / BibTeX / id", "Copy to the clipboard  (y)", screen.action_copy),
         ("Similar papers", "Papers like this one  (m)", screen.action_similar),
-        ("Accept suggestion", "Search for the “Did you mean” query  (ctrl+y)",
-         screen.action_accept_suggestion),
-        ("Choose view", "All, bookmarked, unread, has a note, by tag  (f)",
-         screen.action_choose_view),
+        (
+            "Accept suggestion",
+            "Search for the “Did you mean” query  (ctrl+y)",
+            screen.action_accept_suggestion,
+        ),
+        (
+            "Choose view",
+            "All, bookmarked, unread, has a note, by tag  (f)",
+            screen.action_choose_view,
+        ),
         ("Keys", "Show every key  (?)", screen.action_help),
     ]
     for sort in SORTS:
-        actions.append((f"Sort: {sort}", f"Sort the list by {sort}", partial(screen.set_sort, sort)))
+        actions.append(
+            (f"Sort: {sort}", f"Sort the list by {sort}", partial(screen.set_sort, sort))
+        )
     for key, label in screen.views():
         actions.append((f"View: {label}", f"Show {label.lower()}", partial(screen.set_view, key)))
     return actions

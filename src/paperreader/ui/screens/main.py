@@ -32,6 +32,7 @@ from paperreader.ui.widgets.detail import DetailPane, PaperView, SimilarList
 from paperreader.ui.widgets.paper_list import PAGE_SIZE, ListQuery, PaperList
 
 DEBOUNCE = 0.15  # seconds of quiet typing before a search runs
+DETAIL_DELAY = 0.04  # seconds the cursor rests on a row before the detail pane is redrawn
 SORTS = ("relevance", "newest", "oldest", "title")
 BASE_VIEWS = [
     ("all", "All papers"),
@@ -42,7 +43,7 @@ BASE_VIEWS = [
     ("notes", "Has a note"),
     ("tagged", "Tagged"),
 ]
-PLACEHOLDER = "/ to search — words, \"phrases\", author:x tag:x date:2024 is:bookmarked"
+PLACEHOLDER = '/ to search — words, "phrases", author:x tag:x date:2024 is:bookmarked'
 
 
 class MainScreen(Screen[None]):
@@ -116,7 +117,9 @@ class MainScreen(Screen[None]):
         return self.has_class("-tiny") or self.has_class("-short")
 
     # -- searching ---------------------------------------------------------------------------
-    def search(self, *, partial: bool = False, delay: float = 0.0, keep_cursor: bool = False) -> None:
+    def search(
+        self, *, partial: bool = False, delay: float = 0.0, keep_cursor: bool = False
+    ) -> None:
         self._seq += 1
         self._search(self.query_state, partial, delay, keep_cursor, self._seq)
 
@@ -157,8 +160,10 @@ class MainScreen(Screen[None]):
         self.search_error = None
         self.result = result
         paper_list = self.paper_list
-        paper_list.empty_message = "No papers match." if query.text or query.view != "all" else (
-            "The library is empty: import papers with `paperreader import FILE`."
+        paper_list.empty_message = (
+            "No papers match."
+            if query.text or query.view != "all"
+            else ("The library is empty: import papers with `paperreader import FILE`.")
         )
         paper_list.load(query, result, keep_cursor=keep)
         status = self.query_one("#search-status", Static)
@@ -238,7 +243,9 @@ class MainScreen(Screen[None]):
 
     def action_cycle_sort(self) -> None:
         now = self.effective_sort()
-        order = list(SORTS) if self.query_state.text.strip() else [s for s in SORTS if s != "relevance"]
+        order = (
+            list(SORTS) if self.query_state.text.strip() else [s for s in SORTS if s != "relevance"]
+        )
         following = order[(order.index(now) + 1) % len(order)] if now in order else order[0]
         self.set_sort(following)
 
@@ -301,13 +308,15 @@ class MainScreen(Screen[None]):
 
     def show_paper(self, paper_id: str, hit: Hit | None = None) -> None:
         self.current_id = paper_id
-        if hit is not None:
-            self.detail.show_hit(hit)
-        self._load_detail(paper_id, self.result)
+        self._load_detail(paper_id, self.result, DETAIL_DELAY if hit is not None else 0.0)
 
     @work(thread=True, exclusive=True, group="detail")
-    def _load_detail(self, paper_id: str, result: SearchResult | None) -> None:
+    def _load_detail(self, paper_id: str, result: SearchResult | None, delay: float = 0.0) -> None:
         worker = get_current_worker()
+        if delay:
+            time.sleep(delay)  # holding j: draw the pane once the cursor rests, not per row
+        if worker.is_cancelled:
+            return
         try:
             paper = self.library.get(paper_id)
         except PaperreaderError as exc:
@@ -441,9 +450,7 @@ class MainScreen(Screen[None]):
         before = base.text if base else ""
         if text == before:
             return
-        self.change(
-            paper_id, lambda p: self.library.set_note(p, text, base=base), "Note saved"
-        )
+        self.change(paper_id, lambda p: self.library.set_note(p, text, base=base), "Note saved")
 
     def action_note(self) -> None:
         pid = self._target()
@@ -482,7 +489,9 @@ class MainScreen(Screen[None]):
                 self.say(f"Cannot run {command!r}: {exc.strerror or exc}", severity="error")
                 return
             if code != 0:
-                self.say(f"{command} exited with {code}; the note is unchanged.", severity="warning")
+                self.say(
+                    f"{command} exited with {code}; the note is unchanged.", severity="warning"
+                )
                 return
             text = path.read_text(encoding="utf-8", errors="replace")
         finally:
@@ -572,4 +581,3 @@ def bibtex(paper: Paper) -> str:
     from paperreader.core.exporters.bibtex import base_key, entry
 
     return entry(paper, base_key(paper))
-

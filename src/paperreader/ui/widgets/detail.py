@@ -59,13 +59,15 @@ class DetailPane(VerticalScroll, can_focus=True):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.paper_id: str | None = None
         self.view: PaperView | None = None
+        self._shown: dict[str, object] = {}  # what each part shows: unchanged parts are not redrawn
 
     def compose(self) -> ComposeResult:
         yield Static(id="d-title", markup=False)
         yield Static(id="d-meta", markup=False)
-        yield Static(id="d-abstract", markup=False)
+        # The user's own note comes before the abstract: it is what they came back for.
         yield Label("Note", id="d-note-label", classes="section")
         yield Markdown(id="d-note")
+        yield Static(id="d-abstract", markup=False)
         yield Label("Similar papers", id="d-similar-label", classes="section")
         yield SimilarList(id="d-similar")
 
@@ -75,9 +77,9 @@ class DetailPane(VerticalScroll, can_focus=True):
     def show_empty(self, message: str) -> None:
         self.paper_id = None
         self.view = None
-        self.query_one("#d-title", Static).update(Text(message))
-        self.query_one("#d-meta", Static).update("")
-        self.query_one("#d-abstract", Static).update("")
+        self._set("d-title", Text(message))
+        self._set("d-meta", "")
+        self._set("d-abstract", "")
         self._show_note(None)
         self._show_similar([])
 
@@ -87,7 +89,7 @@ class DetailPane(VerticalScroll, can_focus=True):
             return
         self.paper_id = hit.id
         self.view = None
-        self.query_one("#d-title", Static).update(Text(safe(hit.title)))
+        self._set("d-title", Text(safe(hit.title)))
         meta = self._meta_lines(
             authors=[hit.first_author] if hit.first_author else [],
             when=hit.published.isoformat() if hit.published else "",
@@ -97,8 +99,8 @@ class DetailPane(VerticalScroll, can_focus=True):
             tags=hit.tags,
             links={},
         )
-        self.query_one("#d-meta", Static).update(meta)
-        self.query_one("#d-abstract", Static).update(Text("…", style=self._style("detail--dim")))
+        self._set("d-meta", meta)
+        self._set("d-abstract", Text("…", style=self._style("detail--dim")))
         self._show_note(None)
         self._show_similar([])
         self.scroll_home(animate=False, immediate=True)
@@ -108,7 +110,7 @@ class DetailPane(VerticalScroll, can_focus=True):
         self.paper_id = view.paper.id
         self.view = view
         paper, user = view.paper, view.user
-        self.query_one("#d-title", Static).update(Text(safe(paper.title)))
+        self._set("d-title", Text(safe(paper.title)))
         meta = self._meta_lines(
             authors=paper.authors,
             when=paper.published.isoformat() if paper.published else "",
@@ -125,13 +127,13 @@ class DetailPane(VerticalScroll, can_focus=True):
         if view.problem:
             meta.append("\n")
             meta.append(f"⚠ {view.problem}", self._style("detail--marker"))
-        self.query_one("#d-meta", Static).update(meta)
+        self._set("d-meta", meta)
         abstract = Text(safe(paper.abstract) or "(no abstract)")
         match = self._style("detail--match")
         if len(abstract.plain) == len(paper.abstract):
             for start, end in view.abstract_spans:
                 abstract.stylize(match, start, end)
-        self.query_one("#d-abstract", Static).update(abstract)
+        self._set("d-abstract", abstract)
         self._show_note(user.note.text if user.note and user.note.text.strip() else None)
         self._show_similar(view.similar)
         if not same:
@@ -181,13 +183,25 @@ class DetailPane(VerticalScroll, can_focus=True):
             row(kind.capitalize(), safe(url))
         return out
 
+    def _set(self, part: str, content: Text | str) -> None:
+        if self._shown.get(part) != content:
+            self._shown[part] = content
+            self.query_one(f"#{part}", Static).update(content)
+
     def _show_note(self, text: str | None) -> None:
+        if self._shown.get("d-note", ...) == text:
+            return
+        self._shown["d-note"] = text
         note = self.query_one("#d-note", Markdown)
         label = self.query_one("#d-note-label", Label)
         note.display = label.display = text is not None
         note.update(safe(text) if text else "")
 
     def _show_similar(self, hits: list[Hit]) -> None:
+        key = [(h.id, h.title) for h in hits]
+        if self._shown.get("d-similar") == key:
+            return
+        self._shown["d-similar"] = key
         similar = self.query_one("#d-similar", SimilarList)
         label = self.query_one("#d-similar-label", Label)
         similar.clear_options()

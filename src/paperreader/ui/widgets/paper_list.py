@@ -46,6 +46,7 @@ class ListState:
     total: int = 0
     result: SearchResult | None = None  # page 0's result: its terms highlight the titles
     generation: int = 0
+    authors: bool = True  # show the author column (not when page 0 names no author at all)
 
 
 class PaperList(ScrollView, can_focus=True):
@@ -104,7 +105,8 @@ class PaperList(ScrollView, can_focus=True):
 
     def load(self, query: ListQuery, first: SearchResult, *, keep_cursor: bool = False) -> None:
         """Show a new result; `first` holds the hits of page 0 and the total."""
-        self.state = ListState(query, first.total, first, self.state.generation + 1)
+        authors = any(hit.first_author for hit in first.hits)
+        self.state = ListState(query, first.total, first, self.state.generation + 1, authors)
         self._pages.clear()
         self._pending.clear()
         self._pages[0] = first.hits
@@ -216,7 +218,9 @@ class PaperList(ScrollView, can_focus=True):
 
     def _follow_cursor(self) -> None:
         self.scroll_to_region(
-            Region(0, self.cursor, max(1, self.size.width), 1), animate=False, force=True,
+            Region(0, self.cursor, max(1, self.size.width), 1),
+            animate=False,
+            force=True,
             immediate=True,
         )
 
@@ -298,7 +302,7 @@ class PaperList(ScrollView, can_focus=True):
         marks.append(STATE_MARK[hit.state], get("paper-list--marker"))
         marks.append(" ")
         tail = Text(no_wrap=True, end="")
-        if width >= 70:
+        if width >= 70 and self.state.authors:
             tail.append("  ")
             author = strip_controls(hit.first_author)
             tail.append_text(_fit(author, 18, get("paper-list--author")))
@@ -336,4 +340,3 @@ def _fit(text: str, width: int, style: Style, *, pad: bool = True) -> Text:
     out = Text(text, style=style, no_wrap=True, end="")
     out.truncate(width, overflow="ellipsis", pad=pad)
     return out
-

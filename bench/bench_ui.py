@@ -1,0 +1,194 @@
+"""UI benchmark: time to the first screen with the list shown, and keystroke-to-results latency.
+
+    python bench/bench_ui.py --library bench/libraries/100k          # a copy is measured
+    python bench/bench_ui.py --count 10000                           # builds bench/libraries/ui-10k
+
+Runs the real app headless through Textual's Pilot at 120x40. Keys are sent the way a terminal
+sends them (no Pilot waits in the measured span); a keystroke's latency runs from sending the
+key to the list showing the results of the query typed so far, so it includes the ~150 ms
+typing debounce. Writes bench/results/ui.json. Not run in CI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from textual import events
+
+from paperreader.core.library import Library
+from paperreader.ui.app import create_app
+from paperreader.ui.screens.main import DEBOUNCE, MainScreen
+
+HERE = Path(__file__).resolve().parent
+SIZE = (120, 40)
+QUERIES = ["attention mechanism", "diffusion models for video", "sparse moe routing"]
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    return {
+        "n": len(values),
+        "median_ms": round(statistics.median(values), 1),
+        "p95_ms": round(pct(values, 95), 1),
+        "max_ms": round(max(values), 1),
+    }
+
+
+async def until(check, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.perf_counter() + timeout
+    while not check():
+        if time.perf_counter() > deadline:
+            raise TimeoutError("the app did not get there in time")
+        await asyncio.sleep(0.002)
+
+
+def send_key(app, key: str) -> None:  # type: ignore[no-untyped-def]
+    """Like a terminal: one Key event into the driver, no waiting."""
+    char = {"space": " "}.get(key, key if len(key) == 1 else None)
+    event = events.Key(key, char)
+    event.set_sender(app)
+    app._driver.send_message(event)
+
+
+async def startup_once(root: Path) -> dict[str, float]:
+    started = time.perf_counter()
+    library = Library(root)
+    opened = time.perf_counter()
+    app = create_app(library, poll_seconds=0)
+    async with app.run_test(size=SIZE):
+        screen: MainScreen = app.main  # type: ignore[attr-defined]
+        await until(lambda: screen.paper_list.total > 0 and screen.paper_list.current is not None)
+        shown = time.perf_counter()
+        await until(lambda: screen.detail.view is not None)
+        detail = time.perf_counter()
+    library.close()
+    return {
+        "open_library_ms": (opened - started) * 1000,
+        "first_screen_ms": (shown - started) * 1000,
+        "detail_loaded_ms": (detail - started) * 1000,
+    }
+
+
+async def typing(root: Path, queries: list[str]) -> dict[str, object]:
+    library = Library(root)
+    app = create_app(library, poll_seconds=0)
+    latencies: list[float] = []
+    echoes: list[float] = []
+    search_ms: list[float] = []
+    async with app.run_test(size=SIZE) as pilot:
+        screen: MainScreen = app.main  # type: ignore[attr-defined]
+        await until(lambda: screen.paper_list.total > 0)
+        for query in queries:
+            await pilot.press("slash")
+            for ch in query:
+                key = "space" if ch == " " else ch
+                expected = screen.search_input.value + ch
+                t0 = time.perf_counter()
+                send_key(app, key)
+                await until(lambda e=expected: screen.search_input.value == e)
+                echoes.append((time.perf_counter() - t0) * 1000)
+                await until(
+                    lambda: (
+                        screen._shown_seq == screen._seq
+                        and screen.query_state.text == screen.search_input.value
+                    )
+                )
+                latencies.append((time.perf_counter() - t0) * 1000)
+                if screen.result is not None:
+                    search_ms.append(screen.result.elapsed_ms)
+            await pilot.press("escape")  # clears the query
+            await until(lambda: screen._shown_seq == screen._seq)
+        # Jump to the last paper: its page is fetched on demand.
+        await pilot.press("enter")
+        t0 = time.perf_counter()
+        send_key(app, "G")
+        await until(
+            lambda: (
+                screen.paper_list.current is not None
+                and screen.paper_list.cursor == screen.paper_list.total - 1
+            )
+        )
+        jump = (time.perf_counter() - t0) * 1000
+        moves: list[float] = []
+        for _ in range(30):
+            before = screen.paper_list.cursor
+            t0 = time.perf_counter()
+            send_key(app, "k")
+            await until(lambda b=before: screen.paper_list.cursor == b - 1)
+            await pilot.pause()
+            moves.append((time.perf_counter() - t0) * 1000)
+    library.close()
+    return {
+        "keystroke_to_results": summary(latencies),
+        "keystroke_echo": summary(echoes),
+        "search_in_index": summary(search_ms),
+        "debounce_ms": DEBOUNCE * 1000,
+        "jump_to_last_ms": round(jump, 1),
+        "cursor_move": summary(moves),
+    }
+
+
+def build(count: int) -> Path:
+    sys.path.insert(0, str(HERE))
+    from corpus import build_library_fast  # the benchmark corpus generator
+
+    root = HERE / "libraries" / f"ui-{count // 1000}k"
+    if not root.exists():
+        print(f"building {root} with {count:,} papers ...", flush=True)
+        build_library_fast(root, count)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--library", type=Path, help="a library folder to measure (a copy is used)")
+    ap.add_argument("--count", type=int, default=100_000, help="papers to build when no --library")
+    ap.add_argument("--runs", type=int, default=3, help="startup runs")
+    ap.add_argument("--out", type=Path, default=HERE / "results" / "ui.json")
+    args = ap.parse_args(argv)
+    source = args.library or build(args.count)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / source.name
+        # The app may write (settings, store sync): measure a copy, never the original.
+        shutil.copytree(source, root)
+        papers = Library(root).count()
+        runs = [asyncio.run(startup_once(root)) for _ in range(args.runs)]
+        typed = asyncio.run(typing(root, QUERIES))
+    result = {
+        "library": str(source),
+        "papers": papers,
+        "terminal": f"{SIZE[0]}x{SIZE[1]}",
+        "startup": {key: summary([r[key] for r in runs]) for key in runs[0]},
+        **typed,
+        "machine": {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+        },
+        "when": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
