@@ -96,3 +96,16 @@ def test_one_megabyte_line_is_linear(text: str) -> None:
     out, seconds = _timed(clean_line, text)
     assert not set(out) & FORBIDDEN_CHARS
     assert seconds < 3, seconds
+
+
+def test_tags_hold_no_controls(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Tags are shown in list rows and the view picker: the store strips them on the way in,
+    from the app and from hand edits alike."""
+    from paperreader.core.store import Store, normalise_tags
+
+    hostile = [f"x{payload}y" for payload in HOSTILE.values()]
+    for tag in normalise_tags(hostile):
+        assert not set(tag) & FORBIDDEN_CHARS and "52;" not in tag, repr(tag)
+    store = Store(tmp_path / "store")
+    (store.root / "p.yaml").write_text('id: p\ntags: ["a\\e]52;c;eA==\\ab", "\\u202eevil"]\n')
+    assert store.get("p").tags == ["ab", "evil"]

@@ -26,6 +26,7 @@ from filelock import FileLock, Timeout
 from paperreader.core.errors import StoreError, StoreLocked
 from paperreader.core.fsutil import TEMP_MARK, atomic_write, remove_stale_temps
 from paperreader.core.models import Note, ReadState, UserData
+from paperreader.core.text import clean_line
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
@@ -194,7 +195,8 @@ def normalise_tags(tags: Any) -> list[str]:
     """Lower case, no spaces or commas, no duplicates, sorted: tags diff and search well."""
     out: set[str] = set()
     for tag in tags:
-        cleaned = re.sub(r"[\s,]+", "-", str(tag).strip().lower()).strip("-")
+        # Tags are shown everywhere (list rows, view picker): no escape sequence survives.
+        cleaned = re.sub(r"[\s,]+", "-", clean_line(str(tag)).lower()).strip("-")
         if cleaned:
             out.add(cleaned[:64])
     return sorted(out)
