@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import sys
 
+from textual import events
 from textual.widgets import Input, Markdown, Static, TextArea
 from ui_helpers import main, row_text, settle, stored, type_text
 
@@ -489,3 +490,14 @@ async def test_search_input_keeps_typing_letters(app):
         await settle(pilot)
         assert app.is_running
         assert main(pilot).query_one("#query", Input).value == "bqn"
+
+
+async def test_keys_typed_ahead_act_on_the_row_they_reach(app, library):
+    """`jjb` arriving in one read bookmarks the third row, not the first."""
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        third = main(pilot).paper_list.hit_at(2)
+        for key in "jjb":
+            app.post_message(events.Key(key, key))
+        await settle(pilot)
+        assert stored(library.root, third.id)["bookmarked"] is True

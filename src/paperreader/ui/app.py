@@ -83,8 +83,13 @@ def run_tui(library_root: Path) -> int:
         print(text, file=sys.stderr)
         notices.append(text)
 
+    def progress(done: int, total: int | None) -> None:
+        # Only a (re)index of a big library takes long enough to need this.
+        of = f"/{total:,}" if total else ""
+        print(f"\rindexing {done:,}{of} papers", end="", file=sys.stderr, flush=True)
+
     try:
-        library = Library(Path(library_root), on_message=message)
+        library = Library(Path(library_root), on_message=message, progress=progress)
     except PaperreaderError as exc:
         print(f"paperreader: {exc}", file=sys.stderr)
         return 1

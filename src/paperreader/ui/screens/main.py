@@ -75,7 +75,8 @@ class MainScreen(Screen[None]):
         self.show_timing = show_timing
         self.query_state = ListQuery()
         self.result: SearchResult | None = None
-        self.current_id: str | None = None
+        self.current_id: str | None = None  # the paper in the detail pane
+        self.jumped = False  # the detail shows a similar paper, not the list's cursor row
         self.search_error: str | None = None
         self._seq = 0
         self._shown_seq = 0
@@ -121,12 +122,10 @@ class MainScreen(Screen[None]):
         self, *, partial: bool = False, delay: float = 0.0, keep_cursor: bool = False
     ) -> None:
         self._seq += 1
-        self._search(self.query_state, partial, delay, keep_cursor, self._seq)
+        self._search(replace(self.query_state, partial=partial), delay, keep_cursor, self._seq)
 
     @work(thread=True, exclusive=True, group="search")
-    def _search(
-        self, query: ListQuery, partial: bool, delay: float, keep_cursor: bool, seq: int
-    ) -> None:
+    def _search(self, query: ListQuery, delay: float, keep_cursor: bool, seq: int) -> None:
         worker = get_current_worker()
         if delay:
             time.sleep(delay)  # a newer keystroke cancels this worker meanwhile: a debounce
@@ -134,7 +133,11 @@ class MainScreen(Screen[None]):
             return
         try:
             result = self.library.search(
-                query.text, limit=PAGE_SIZE, sort=query.sort, view=query.view, partial_last=partial
+                query.text,
+                limit=PAGE_SIZE,
+                sort=query.sort,
+                view=query.view,
+                partial_last=query.partial,
             )
         except PaperreaderError as exc:
             if not worker.is_cancelled:
@@ -165,7 +168,9 @@ class MainScreen(Screen[None]):
             if query.text or query.view != "all"
             else ("The library is empty: import papers with `paperreader import FILE`.")
         )
-        paper_list.load(query, result, keep_cursor=keep)
+        # Later pages must come from the same search as page 0: the corrected query, if any.
+        paged = replace(query, text=result.suggestion) if result.corrected else query
+        paper_list.load(paged, result, keep_cursor=keep)
         status = self.query_one("#search-status", Static)
         status.remove_class("-error")
         noun = "result" if query.text else "paper"
@@ -284,6 +289,7 @@ class MainScreen(Screen[None]):
     # -- moving ------------------------------------------------------------------------------
     @on(PaperList.Highlighted)
     def _highlighted(self, event: PaperList.Highlighted) -> None:
+        self.jumped = False
         if event.hit is not None:
             self.show_paper(event.hit.id, event.hit)
         elif self.paper_list.total == 0:
@@ -304,6 +310,7 @@ class MainScreen(Screen[None]):
                 self.paper_list.move_to(index)
             else:
                 self.show_paper(event.option.id)
+                self.jumped = True
             self.detail.focus()
 
     def show_paper(self, paper_id: str, hit: Hit | None = None) -> None:
@@ -382,6 +389,11 @@ class MainScreen(Screen[None]):
 
     # -- changing the paper ------------------------------------------------------------------
     def _target(self) -> str | None:
+        # The list's row, read now: keys typed ahead (`jjb`) must not act on the row the
+        # Highlighted message (still queued) is about to leave.
+        hit = self.paper_list.current
+        if not self.jumped and hit is not None and hit.id != self.current_id:
+            self.show_paper(hit.id, hit)
         if self.current_id is None:
             self.say("No paper selected.", severity="warning", timeout=2)
         return self.current_id

@@ -38,6 +38,7 @@ class ListQuery:
     text: str = ""
     sort: str = "relevance"
     view: str = "all"
+    partial: bool = False  # the last word is still being typed: search it as a prefix
 
 
 @dataclass
@@ -177,6 +178,7 @@ class PaperList(ScrollView, can_focus=True):
                 limit=PAGE_SIZE,
                 sort=query.sort,
                 view=query.view,
+                partial_last=query.partial,
                 correct=False,
             )
         except PaperreaderError as exc:
