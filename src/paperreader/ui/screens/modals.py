@@ -133,7 +133,7 @@ class HelpScreen(ModalScreen[None]):
                 out.append("\n")
             out.append(f"{section}\n", "bold underline")
             for key, what in rows:
-                out.append(f"  {key:<24}", "bold")
+                out.append(f"  {key:<26}", "bold")
                 out.append(f"{what}\n")
         return out
 
