@@ -8,9 +8,10 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
         [
             ("j / ↓, k / ↑", "next / previous paper"),
             ("g / Home, G / End", "first / last paper"),
-            ("PgDn / Space / ctrl+f, PgUp / ctrl+b", "page down / up"),
+            ("PgDn / Space / ctrl+f", "page down"),
+            ("PgUp / ctrl+b", "page up"),
             ("Tab, Shift+Tab", "next / previous pane (search, list, detail, similar)"),
-            ("Enter", "open the paper in the detail pane; on a similar paper: jump to it"),
+            ("Enter", "open the paper; on a similar paper: jump to it"),
             ("Esc", "back to the list; clears the search"),
         ],
     ),
