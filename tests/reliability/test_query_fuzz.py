@@ -91,3 +91,10 @@ def test_known_nasty_queries(fuzz_library: Library, query: str) -> None:
     seconds = _check(fuzz_library, query, limit=20)
     seconds += _check(fuzz_library, query, limit=20, partial_last=True)
     assert seconds < 5, f"{query[:40]!r} took {seconds:.1f} s"
+
+
+def test_a_pasted_page_is_refused_quickly(fuzz_library: Library) -> None:
+    """A 10,000-character query took seconds per keystroke; it is refused at once."""
+    with pytest.raises(QueryError, match="at most 1000"):
+        fuzz_library.search("transformer " * 1000)
+    assert _check(fuzz_library, "x" * 1000, limit=20) < 2
