@@ -89,6 +89,7 @@ def test_sigkill_mid_save_leaves_old_or_new_state(tmp_path: Path, long_run: bool
         assert not temp_files(root), "temp files left after the next start"
         last = state
     assert last > 0, "the child never completed a save: the test proved nothing"
+    print(f"{runs} kills, {torn_temps} left a temp file (killed mid-write), last state {last}")
 
 
 # -- a save that fails ------------------------------------------------------------------------
