@@ -6,6 +6,8 @@ tags, notes and flags; it can be thrown away and rebuilt at any time.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import functools
 import os
 import re
@@ -241,6 +243,104 @@ def _guarded(method):  # type: ignore[no-untyped-def]
     return run
 
 
+class _WriteQueue:
+    """Documents waiting for a background commit to one index folder, by paper id.
+
+    One queue per folder per process, so that every SearchIndex of that folder (a second
+    Library instance, a CLI command run in-process) sees the writes in order."""
+
+    _all: dict[str, _WriteQueue] = {}
+    _all_lock = threading.Lock()
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.docs: dict[str, dict[str, object]] = {}
+        self.cv = threading.Condition()
+        self.thread: threading.Thread | None = None
+        self.busy = False
+        self.error: BaseException | None = None
+        self.on_error: Callable[[BaseException], None] | None = None
+
+    @classmethod
+    def for_path(cls, path: Path) -> _WriteQueue:
+        key = str(Path(path).resolve())
+        with cls._all_lock:
+            if key not in cls._all:
+                cls._all[key] = cls(Path(key))
+            return cls._all[key]
+
+    def put(
+        self, docs: list[dict[str, object]], on_error: Callable[[BaseException], None] | None
+    ) -> None:
+        with self.cv:
+            if on_error is not None:
+                self.on_error = on_error
+            for doc in docs:
+                self.docs[str(doc["id"])] = doc  # a newer save of a paper replaces the older
+            if self.thread is None:
+                self.thread = threading.Thread(
+                    target=self._run, name="paperreader-index-writer", daemon=True
+                )
+                self.thread.start()
+
+    def _run(self) -> None:
+        while True:
+            with self.cv:
+                if not self.docs:
+                    self.thread = None
+                    self.cv.notify_all()
+                    return
+                docs = list(self.docs.values())
+                self.docs.clear()
+                self.busy = True
+            try:
+                self._commit(docs)
+            except BaseException as exc:  # kept for the next flush() to raise
+                self.error = IndexDamaged(
+                    f"{self.path}: the search index failed ({type(exc).__name__}: "
+                    f"{str(exc)[:120]}); it is rebuilt when paperreader next starts"
+                )
+                if self.on_error is not None:
+                    with contextlib.suppress(Exception):
+                        self.on_error(exc)
+            with self.cv:
+                self.busy = False
+                self.cv.notify_all()
+
+    def _commit(self, docs: list[dict[str, object]]) -> None:
+        ix = whoosh_index.open_dir(str(self.path))  # the folder's current index (rebuilds swap it)
+        try:
+            writer = ix.writer(timeout=10.0, limitmb=128)
+            try:
+                for doc in docs:
+                    writer.update_document(**doc)
+                writer.commit(merge=True)
+            except BaseException:
+                writer.cancel()
+                raise
+        finally:
+            ix.close()
+
+    def flush(self) -> None:
+        if not (self.docs or self.busy or self.error):
+            return
+        with self.cv:
+            while self.docs or self.busy:
+                self.cv.wait()
+            error, self.error = self.error, None
+        if error is not None:
+            raise error
+
+    @classmethod
+    def flush_all(cls) -> None:
+        for queue in list(cls._all.values()):
+            with contextlib.suppress(Exception):
+                queue.flush()
+
+
+atexit.register(_WriteQueue.flush_all)
+
+
 class SearchIndex:
     """A Whoosh index in a folder; one long-lived searcher per thread, refreshed after writes."""
 
@@ -251,6 +351,7 @@ class SearchIndex:
         self._local = threading.local()
         self._generation = 0
         self._write_lock = threading.Lock()
+        self._writes = _WriteQueue.for_path(self.path)
         self._parser = self._make_parser()
 
     # -- opening -----------------------------------------------------------------------------
@@ -282,6 +383,8 @@ class SearchIndex:
         progress: Callable[[int], None] | None = None,
     ) -> int:
         """Build a fresh index beside the old one, then swap it in."""
+        with contextlib.suppress(Exception):  # queued writes are in the items anyway
+            self.flush()
         fresh = self.path.with_name(self.path.name + ".new")
         shutil.rmtree(fresh, ignore_errors=True)
         fresh.mkdir(parents=True)
@@ -325,18 +428,22 @@ class SearchIndex:
         return {"procs": procs, "multisegment": True, "limitmb": 128, "batchsize": 256}
 
     def close(self) -> None:
-        searcher = getattr(self._local, "searcher", None)
-        if searcher is not None:
-            searcher.close()
-            self._local.searcher = None
-        if self._ix is not None:
-            self._ix.close()
-            self._ix = None
+        try:
+            self.flush()
+        finally:
+            searcher = getattr(self._local, "searcher", None)
+            if searcher is not None:
+                searcher.close()
+                self._local.searcher = None
+            if self._ix is not None:
+                self._ix.close()
+                self._ix = None
 
     # -- writing -----------------------------------------------------------------------------
     @_guarded
     def upsert(self, items: Iterable[tuple[Paper, UserData | None]]) -> int:
         """Add or replace documents in one commit."""
+        self.flush()  # a queued older version of a paper must not land after this one
         count = 0
         with self._write_lock:
             writer = self.ix.writer(timeout=10.0, limitmb=128)
@@ -351,10 +458,30 @@ class SearchIndex:
             except BaseException:
                 writer.cancel()
                 raise
-            self._generation += 1
+        # No generation bump needed: each thread's searcher sees the new TOC and reopens.
         return count
 
+    def upsert_soon(
+        self,
+        items: Iterable[tuple[Paper, UserData | None]],
+        on_error: Callable[[BaseException], None] | None = None,
+    ) -> None:
+        """Queue documents for a background commit and return at once.
+
+        A commit costs 50-100 ms (Whoosh writes a segment per commit), which a bookmark or a
+        note save should not wait for. Nothing reads the index out of date: every read
+        (`searcher()`), every other write and close() first wait for the queue (`flush()`),
+        as does the interpreter's exit; if the process is killed first, the YAML store
+        already holds the change and the next start brings it into the index. A failed
+        commit calls `on_error` (in the writer thread) and is raised by the next flush()."""
+        self._writes.put([document(paper, user) for paper, user in items], on_error)
+
+    def flush(self) -> None:
+        """Wait for the queued background writes; raise the error of one that failed."""
+        self._writes.flush()
+
     def optimize(self) -> None:
+        self.flush()
         with self._write_lock:
             self.ix.optimize()
             self._generation += 1
@@ -362,6 +489,7 @@ class SearchIndex:
     # -- reading -----------------------------------------------------------------------------
     def searcher(self):  # type: ignore[no-untyped-def]
         """This thread's searcher, refreshed when the index changed (here or in another process)."""
+        self.flush()
         local = self._local
         searcher = getattr(local, "searcher", None)
         if searcher is None or local.generation != self._generation or searcher.ixreader is None:
@@ -370,11 +498,10 @@ class SearchIndex:
             searcher = self.ix.searcher()
             local.searcher, local.generation = searcher, self._generation
         elif not searcher.up_to_date():
-            if searcher.ixreader.segments():
-                searcher = searcher.refresh()
-            else:  # an empty index's reader has no segments and cannot refresh: open anew
-                searcher.close()
-                searcher = self.ix.searcher()
+            # Never Searcher.refresh(): Whoosh's reader reuse keeps the segments a merge
+            # removed, so merged papers showed twice (and an empty index cannot refresh).
+            searcher.close()
+            searcher = self.ix.searcher()
             local.searcher = searcher
         return searcher
 

@@ -154,12 +154,15 @@ class Library:
         paper = self.get(paper_id)
         user = self.store.update(paper.id, change, title=paper.title)
         self.users()[paper.id] = user
-        try:
-            self.index.upsert([(paper, user)])
+        try:  # committed in the background; every search waits for it
+            self.index.upsert_soon([(paper, user)], on_error=self._index_missed)
         except IndexDamaged as exc:  # the change is saved; the index is a cache
             self.records.set_meta("index_pending", "1")
             self._say(f"saved, but {exc}")
         return user
+
+    def _index_missed(self, _exc: BaseException) -> None:
+        self.records.set_meta("index_pending", "1")  # the next start rebuilds the index
 
     def set_bookmark(self, paper_id: str, on: bool = True) -> UserData:
         return self._change(paper_id, lambda u: setattr(u, "bookmarked", on))
