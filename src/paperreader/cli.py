@@ -282,6 +282,14 @@ def cmd_reindex(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     library = open_library(args)
+    if args.backups:
+        for name in library.backups():
+            print(name)
+        return 0
+    if args.restore:
+        restored = library.restore_backup(args.restore)
+        print(f"restored {restored} papers' data from backup {args.restore}")
+        return 0
     problems = library.check()
     for problem in problems:
         print(problem)
@@ -369,7 +377,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", metavar="FILE")
 
     add("reindex", cmd_reindex, "rebuild the search index from the library")
-    add("check", cmd_check, "verify the store and the index (exit 1 on a problem)")
+    p = add("check", cmd_check, "verify the store and the index (exit 1 on a problem)")
+    p.add_argument("--backups", action="store_true", help="list the store's backups")
+    p.add_argument("--restore", metavar="NAME", help="put the store back as a backup holds it")
     _add_optional_commands(sub, common)
     return parser
 

@@ -113,8 +113,7 @@ def test_import_reports_counts_and_bad_files(run, tmp_path: Path) -> None:  # ty
     good = tmp_path / "papers.jsonl"
     good.write_text(
         json.dumps({"id": "2501.00001", "title": "New", "source": "jsonl"}) + "\n"
-        "{not json\n"
-        + json.dumps({"id": "2501.00002", "title": "", "source": "jsonl"}) + "\n"
+        "{not json\n" + json.dumps({"id": "2501.00002", "title": "", "source": "jsonl"}) + "\n"
     )
     code, out, _ = run("import", str(good))
     assert code == 0 and "1 added, 0 updated, 0 unchanged, 2 skipped" in out
@@ -122,7 +121,9 @@ def test_import_reports_counts_and_bad_files(run, tmp_path: Path) -> None:  # ty
     binary = tmp_path / "x.pdf"
     binary.write_bytes(b"%PDF\x00\x01\x02")
     code, _, err = run("import", str(binary))
-    assert code == 1 and err.strip() == f"paperreader: {binary}: looks like a binary file, not papers"
+    assert (
+        code == 1 and err.strip() == f"paperreader: {binary}: looks like a binary file, not papers"
+    )
     code, _, err = run("import", str(tmp_path / "missing.bib"))
     assert code == 1 and "missing.bib: cannot read" in err and err.count("\n") == 1
 
@@ -147,8 +148,27 @@ def test_python_dash_m_with_paperreader_home(tmp_path: Path) -> None:
     env = {**os.environ, "PAPERREADER_HOME": str(tmp_path / "home")}
     done = subprocess.run(
         [sys.executable, "-m", "paperreader", "search", "diffusion", "--json"],
-        capture_output=True, text=True, env=env, timeout=120,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["total"] > 5
     assert (tmp_path / "home" / "papers.db").exists()
+
+
+def test_check_lists_and_restores_backups(run, library_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from paperreader.core.library import Library
+
+    run("tag", "gptq", "before")
+    with Library(library_path) as lib:
+        name = lib.backup("test").name
+    run("tag", "gptq", "before", "--remove")
+    code, out, _ = run("check", "--backups")
+    assert code == 0 and name in out.split()
+    code, out, _ = run("check", "--restore", name)
+    assert code == 0 and "restored 1" in out
+    assert json.loads(run("search", "tag:before", "--json")[1])["total"] == 1
+    code, _, err = run("check", "--restore", "no-such-backup")
+    assert code == 1 and err.count("\n") == 1
