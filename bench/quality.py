@@ -49,7 +49,9 @@ def evaluate(lib: Library, items: list[dict]) -> dict:
         "queries": n,
         "first_rate": round(first / n, 3) if n else None,
         "top5_rate": round(top5 / n, 3) if n else None,
-        "by_kind": {k: {"n": c[0], "first": c[1], "top5": c[2]} for k, c in sorted(by_kind.items())},
+        "by_kind": {
+            k: {"n": c[0], "first": c[1], "top5": c[2]} for k, c in sorted(by_kind.items())
+        },
         "query_ms_p50": round(times[len(times) // 2], 1) if times else None,
         "query_ms_p95": round(times[int(len(times) * 0.95)], 1) if times else None,
         "misses": misses,
@@ -57,13 +59,18 @@ def evaluate(lib: Library, items: list[dict]) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--library", type=Path, default=BENCH / "libraries" / "100k")
     ap.add_argument("--known", type=Path, default=KNOWN)
     ap.add_argument("--json", type=Path, help="also write the report here")
     args = ap.parse_args(argv)
     if not (args.library / "papers.db").exists():
-        print(f"{args.library}: no library; build it with `python bench/run.py --sizes 100k`", file=sys.stderr)
+        print(
+            f"{args.library}: no library; build it with `python bench/run.py --sizes 100k`",
+            file=sys.stderr,
+        )
         return 2
     items = yaml.safe_load(args.known.read_text(encoding="utf-8"))
     with Library(args.library, seed=False) as lib:
