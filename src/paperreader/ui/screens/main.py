@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import subprocess
 import tempfile
@@ -43,6 +44,16 @@ BASE_VIEWS = [
     ("notes", "Has a note"),
     ("tagged", "Tagged"),
 ]
+# While typing, a last word of one or two letters does not narrow the search yet: its prefix
+# matches too many words to mean anything (and expanding it is the slowest search there is).
+_SHORT_LAST_WORD = re.compile(r"(?:^|\s)[^\W\d_]{1,2}$")
+
+
+def typing_text(text: str) -> str:
+    found = _SHORT_LAST_WORD.search(text)
+    return text[: found.start()].rstrip() if found else text
+
+
 PLACEHOLDER = '/ to search — words, "phrases", author:x tag:x date:2024 is:bookmarked'
 
 
@@ -81,6 +92,7 @@ class MainScreen(Screen[None]):
         self._seq = 0
         self._shown_seq = 0
         self._save_lock = threading.Lock()
+        self._search_lock = threading.Lock()
         self._reported: set[str] = set()
 
     # -- layout ------------------------------------------------------------------------------
@@ -121,39 +133,49 @@ class MainScreen(Screen[None]):
     def search(
         self, *, partial: bool = False, delay: float = 0.0, keep_cursor: bool = False
     ) -> None:
+        """Run the query in a thread; `partial` while typing (the last word is unfinished)."""
         self._seq += 1
-        self._search(replace(self.query_state, partial=partial), delay, keep_cursor, self._seq)
+        query = self.query_state
+        if partial:
+            query = replace(query, text=typing_text(query.text), partial=True)
+        self._search(query, delay, keep_cursor, self._seq)
 
     @work(thread=True, exclusive=True, group="search")
     def _search(self, query: ListQuery, delay: float, keep_cursor: bool, seq: int) -> None:
         worker = get_current_worker()
         if delay:
             time.sleep(delay)  # a newer keystroke cancels this worker meanwhile: a debounce
-        if worker.is_cancelled:
-            return
-        try:
-            result = self.library.search(
-                query.text,
-                limit=PAGE_SIZE,
-                sort=query.sort,
-                view=query.view,
-                partial_last=query.partial,
-            )
-        except PaperreaderError as exc:
-            if not worker.is_cancelled:
-                self.app.call_from_thread(self._search_failed, seq, str(exc))
-            return
+        # One search at a time: a thread cannot be stopped, so searches a newer keystroke made
+        # stale are skipped here instead of running alongside (and slowing) the newest one.
+        with self._search_lock:
+            if worker.is_cancelled:
+                return
+            try:
+                result = self.library.search(
+                    query.text,
+                    limit=PAGE_SIZE,
+                    sort=query.sort,
+                    view=query.view,
+                    partial_last=query.partial,
+                )
+            except PaperreaderError as exc:
+                if not worker.is_cancelled:
+                    self.app.call_from_thread(self._search_failed, seq, query, str(exc))
+                return
         if not worker.is_cancelled:
             self.app.call_from_thread(self._show_result, seq, query, result, keep_cursor)
 
-    def _search_failed(self, seq: int, message: str) -> None:
+    def _search_failed(self, seq: int, query: ListQuery, message: str) -> None:
         if seq < self._shown_seq:
             return
         self._shown_seq = seq
         self.search_error = message
         status = self.query_one("#search-status", Static)
-        status.update(Text("query error", style="bold"))
         status.add_class("-error")
+        if query.partial:  # still typing (`date:20`): say so quietly, keep the list
+            status.update(Text("incomplete query"))
+            return
+        status.update(Text("query error", style="bold"))
         self._set_suggestion(Text(f"⚠ {strip_controls(message)}"), error=True)
 
     def _show_result(self, seq: int, query: ListQuery, result: SearchResult, keep: bool) -> None:
