@@ -501,3 +501,25 @@ async def test_keys_typed_ahead_act_on_the_row_they_reach(app, library):
             app.post_message(events.Key(key, key))
         await settle(pilot)
         assert stored(library.root, third.id)["bookmarked"] is True
+
+
+async def test_an_unexpected_error_costs_one_action_not_the_session(app, library, monkeypatch):
+    real_search = library.search
+
+    def search(query="", **kwargs):
+        if "boom" in query:
+            raise RuntimeError("index exploded")
+        return real_search(query, **kwargs)
+
+    monkeypatch.setattr(library, "search", search)
+    monkeypatch.setattr(library, "similar", lambda *a, **k: 1 / 0)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("slash")
+        await type_text(pilot, "boom")
+        await pilot.press("enter")
+        await settle(pilot)
+        screen = main(pilot)
+        assert app.is_running
+        assert "index exploded" in text_of(screen, "#suggestion")
+        assert any("ZeroDivisionError" in n.message for n in app._notifications)

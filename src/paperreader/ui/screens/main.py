@@ -162,6 +162,9 @@ class MainScreen(Screen[None]):
                 if not worker.is_cancelled:
                     self.app.call_from_thread(self._search_failed, seq, query, str(exc))
                 return
+            except Exception as exc:  # a bug must cost one search, never the session
+                self.app.call_from_thread(self._search_failed, seq, query, unexpected(exc))
+                return
         if not worker.is_cancelled:
             self.app.call_from_thread(self._show_result, seq, query, result, keep_cursor)
 
@@ -348,19 +351,22 @@ class MainScreen(Screen[None]):
             return
         try:
             paper = self.library.get(paper_id)
+            problem = None
+            try:
+                user = self.library.user(paper_id)
+            except StoreError as exc:
+                problem = str(exc)
+                user = self.library.users().get(paper_id) or UserData(paper_id=paper_id)
+            spans = self.library.spans(paper.abstract, "abstract", result) if result else []
+            if worker.is_cancelled:
+                return
+            similar = [h for h in self.library.similar(paper_id, limit=8) if h.id != paper_id]
         except PaperreaderError as exc:
             self.app.call_from_thread(self.say, str(exc), severity="error")
             return
-        problem = None
-        try:
-            user = self.library.user(paper_id)
-        except StoreError as exc:
-            problem = str(exc)
-            user = self.library.users().get(paper_id) or UserData(paper_id=paper_id)
-        spans = self.library.spans(paper.abstract, "abstract", result) if result else []
-        if worker.is_cancelled:
+        except Exception as exc:  # a bug must cost one paper's details, never the session
+            self.app.call_from_thread(self.say, unexpected(exc), severity="error")
             return
-        similar = [h for h in self.library.similar(paper_id, limit=8) if h.id != paper_id]
         if not worker.is_cancelled:
             view = PaperView(paper, user, spans, similar, problem)
             self.app.call_from_thread(self._detail_loaded, view)
@@ -445,9 +451,10 @@ class MainScreen(Screen[None]):
         with self._save_lock:
             try:
                 user = apply(paper_id)
-            except PaperreaderError as exc:
+            except Exception as exc:  # PaperreaderError says what went wrong in one line
+                message = str(exc) if isinstance(exc, PaperreaderError) else unexpected(exc)
                 self.app.call_from_thread(
-                    self.say, str(exc), title="Not saved", severity="error", timeout=8
+                    self.say, message, title="Not saved", severity="error", timeout=8
                 )
                 return
             self.app.call_from_thread(self._user_changed, user, message)
@@ -591,8 +598,9 @@ class MainScreen(Screen[None]):
     def poll_store(self) -> None:
         try:
             changed = self.library.sync_store()
-        except PaperreaderError as exc:
-            self.app.call_from_thread(self._report, [str(exc)])
+        except Exception as exc:
+            message = str(exc) if isinstance(exc, PaperreaderError) else unexpected(exc)
+            self.app.call_from_thread(self._report, [message])
             return
         problems = list(self.library.store_problems)
         self.app.call_from_thread(self._synced, changed, problems)
@@ -609,6 +617,10 @@ class MainScreen(Screen[None]):
             if problem not in self._reported:
                 self._reported.add(problem)
                 self.say(problem, title="A notes file cannot be read", severity="error", timeout=10)
+
+
+def unexpected(exc: BaseException) -> str:
+    return f"Unexpected error ({type(exc).__name__}: {exc}); please report it."
 
 
 def bibtex(paper: Paper) -> str:

@@ -181,11 +181,17 @@ class PaperList(ScrollView, can_focus=True):
                 partial_last=query.partial,
                 correct=False,
             )
-        except PaperreaderError as exc:
-            self.app.call_from_thread(self.notify, str(exc), severity="error", markup=False)
+        except Exception as exc:  # one page that cannot load shows "…", never a crash
+            self.app.call_from_thread(self._page_failed, page, generation, exc)
             return
         if not worker.is_cancelled:
             self.app.call_from_thread(self._page_arrived, page, generation, result.hits)
+
+    def _page_failed(self, page: int, generation: int, exc: Exception) -> None:
+        if generation == self.state.generation:
+            self._pending.discard(page)  # the next draw of its rows asks again
+        message = str(exc) if isinstance(exc, PaperreaderError) else repr(exc)
+        self.notify(message, title="Cannot load these rows", severity="error", markup=False)
 
     def _page_arrived(self, page: int, generation: int, hits: list[Hit]) -> None:
         if generation != self.state.generation:
