@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from importlib import resources
@@ -245,6 +246,8 @@ class Library:
     ) -> SearchResult:
         if len(query) > MAX_QUERY:  # a pasted page as a query costs seconds per keystroke
             raise QueryError(f"the query is {len(query)} characters long; at most {MAX_QUERY}")
+        if not query.strip() and not view_filter(view) and sort in ("relevance", "newest"):
+            return self._newest(offset, limit)
         return self.index.search(
             query,
             offset=offset,
@@ -253,6 +256,36 @@ class Library:
             filter_text=view_filter(view),
             partial_last=partial_last,
             correct=correct,
+        )
+
+    def _newest(self, offset: int, limit: int) -> SearchResult:
+        """The whole library newest first, a page at a time, from SQLite (the start-up screen
+        and scrolling it); markers come from the user's data, as current as the index's."""
+        started = time.perf_counter()
+        self.index.flush()  # a failed background save surfaces here as it would in a search
+        users = self.users()
+        hits = []
+        for paper in self.records.newest(offset, limit):
+            user = users.get(paper.id)
+            hits.append(
+                Hit(
+                    id=paper.id,
+                    title=paper.title,
+                    first_author=paper.first_author,
+                    published=paper.published,
+                    score=0.0,
+                    bookmarked=bool(user and user.bookmarked),
+                    has_note=bool(user and user.note and user.note.text.strip()),
+                    state=user.state if user else ReadState.UNREAD,
+                    tags=list(user.tags) if user else [],
+                )
+            )
+        return SearchResult(
+            query="",
+            total=self.records.count(),
+            hits=hits,
+            offset=offset,
+            elapsed_ms=(time.perf_counter() - started) * 1000,
         )
 
     def spans(self, text: str, field: str, result: SearchResult) -> list[tuple[int, int]]:
