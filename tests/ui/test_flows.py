@@ -523,3 +523,14 @@ async def test_an_unexpected_error_costs_one_action_not_the_session(app, library
         assert app.is_running
         assert "index exploded" in text_of(screen, "#suggestion")
         assert any("ZeroDivisionError" in n.message for n in app._notifications)
+
+
+async def test_a_fast_slash_query_goes_to_the_search_bar(app, library):
+    """`/lora` arriving in one read is a search, not l (open), o, r (read state), a."""
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        for key in ["slash", *"lora"]:
+            app._driver.send_message(events.Key(key, "/" if key == "slash" else key))
+        await settle(pilot)
+        assert main(pilot).search_input.value == "lora"
+        assert list(library.store.files()) == []

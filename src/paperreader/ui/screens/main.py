@@ -20,6 +20,7 @@ from textual.app import ComposeResult, SuspendNotSupported
 from textual.binding import Binding
 from textual.containers import Container, Horizontal
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer, Input, OptionList, Static
 from textual.worker import get_current_worker
 
@@ -57,27 +58,50 @@ def typing_text(text: str) -> str:
 PLACEHOLDER = '/ to search — words, "phrases", author:x tag:x date:2024 is:bookmarked'
 
 
+# Actions whose key is a printable character: off while the search bar has focus.
+TYPED_ACTIONS = {
+    "search",
+    "bookmark",
+    "cycle_state",
+    "tags",
+    "note",
+    "edit_external",
+    "open_link",
+    "copy",
+    "similar",
+    "cycle_sort",
+    "choose_view",
+    "next_view",
+    "help",
+    "quit",
+}
+
+
 class MainScreen(Screen[None]):
     HORIZONTAL_BREAKPOINTS = [(0, "-tiny"), (60, "-narrow"), (110, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (20, "-tall")]
 
+    # Keys are priority bindings: the app runs them the moment it reads them, in the order
+    # typed. Otherwise a key only reached its action after the keys queued before it were
+    # handled, and typed-ahead keys (`/lora`, `jjb`) landed on the wrong widget or row.
+    # While the search bar has focus they are off (check_action), so they type into it.
     BINDINGS = [
-        Binding("slash", "search", "Search"),
-        Binding("b", "bookmark", "Bookmark"),
-        Binding("r", "cycle_state", "Read"),
-        Binding("t", "tags", "Tags"),
-        Binding("n", "note", "Note"),
-        Binding("e", "edit_external", "$EDITOR", show=False),
-        Binding("o", "open_link", "Open", show=False),
-        Binding("y", "copy", "Copy", show=False),
-        Binding("m", "similar", "Similar", show=False),
-        Binding("s", "cycle_sort", "Sort"),
-        Binding("f", "choose_view", "View"),
-        Binding("F", "next_view", "Next view", show=False),
-        Binding("ctrl+y", "accept_suggestion", "Use suggestion"),
+        Binding("slash", "search", "Search", priority=True),
+        Binding("b", "bookmark", "Bookmark", priority=True),
+        Binding("r", "cycle_state", "Read", priority=True),
+        Binding("t", "tags", "Tags", priority=True),
+        Binding("n", "note", "Note", priority=True),
+        Binding("e", "edit_external", "$EDITOR", show=False, priority=True),
+        Binding("o", "open_link", "Open", show=False, priority=True),
+        Binding("y", "copy", "Copy", show=False, priority=True),
+        Binding("m", "similar", "Similar", show=False, priority=True),
+        Binding("s", "cycle_sort", "Sort", priority=True),
+        Binding("f", "choose_view", "View", priority=True),
+        Binding("F", "next_view", "Next view", show=False, priority=True),
+        Binding("ctrl+y", "accept_suggestion", "Use suggestion", priority=True),
         Binding("escape", "escape", "Back", show=False),
-        Binding("question_mark", "help", "Help"),
-        Binding("q", "app.quit", "Quit"),
+        Binding("question_mark", "help", "Help", priority=True),
+        Binding("q", "quit", "Quit", priority=True),
     ]
 
     def __init__(self, library: Library, *, show_timing: bool = True) -> None:
@@ -122,8 +146,14 @@ class MainScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#suggestion").display = False
         self._update_topbar()
-        self.paper_list.focus()
+        self.focus_now(self.paper_list)
         self.search()
+
+    def focus_now(self, widget: Widget) -> None:
+        """Move the focus before the next key is handled: `widget.focus()` waits its turn
+        behind keys already queued, so a fast `/lora` sent l, o, r (cycle read state!), a to
+        the list instead of the search bar."""
+        self.set_focus(widget)
 
     @property
     def compact(self) -> bool:
@@ -257,11 +287,11 @@ class MainScreen(Screen[None]):
     def _query_submitted(self, event: Input.Submitted) -> None:
         self.query_state = replace(self.query_state, text=event.value)
         self.search()
-        self.paper_list.focus()
+        self.focus_now(self.paper_list)
 
     def action_search(self) -> None:
         self._show_detail_only(False)
-        self.search_input.focus()
+        self.focus_now(self.search_input)
 
     def action_accept_suggestion(self) -> None:
         if self.result is None or not self.result.suggestion:
@@ -309,7 +339,11 @@ class MainScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "accept_suggestion":
             return bool(self.result and self.result.suggestion)
-        return True
+        # Off while the search bar has focus: the key is a letter of the query.
+        return not (action in TYPED_ACTIONS and isinstance(self.focused, Input))
+
+    def action_quit(self) -> None:
+        self.app.exit()
 
     # -- moving ------------------------------------------------------------------------------
     @on(PaperList.Highlighted)
@@ -324,7 +358,7 @@ class MainScreen(Screen[None]):
     @on(PaperList.Selected)
     def _selected(self, event: PaperList.Selected) -> None:
         self._show_detail_only(True)
-        self.detail.focus()
+        self.focus_now(self.detail)
 
     @on(OptionList.OptionSelected, "#d-similar")
     def _similar_chosen(self, event: OptionList.OptionSelected) -> None:
@@ -336,7 +370,7 @@ class MainScreen(Screen[None]):
             else:
                 self.show_paper(event.option.id)
                 self.jumped = True
-            self.detail.focus()
+            self.focus_now(self.detail)
 
     def show_paper(self, paper_id: str, hit: Hit | None = None) -> None:
         self.current_id = paper_id
@@ -389,11 +423,11 @@ class MainScreen(Screen[None]):
             if self.search_input.value:
                 self.search_input.value = ""
             else:
-                self.paper_list.focus()
+                self.focus_now(self.paper_list)
             return
         if focused is not self.paper_list:
             self._show_detail_only(False)
-            self.paper_list.focus()
+            self.focus_now(self.paper_list)
             return
         if self.query_state.text:
             self.search_input.value = ""
@@ -402,7 +436,7 @@ class MainScreen(Screen[None]):
         similar = self.query_one("#d-similar", SimilarList)
         self._show_detail_only(True)
         if similar.option_count:
-            similar.focus()
+            self.focus_now(similar)
             similar.highlighted = similar.highlighted or 0
             self.detail.scroll_to_widget(similar, animate=False)
         else:

@@ -53,14 +53,15 @@ class ListState:
 class PaperList(ScrollView, can_focus=True):
     """Rows of papers from `library.search`, fetched a page at a time."""
 
+    # Priority: run as the app reads each key, in order with the screen's keys (see MainScreen).
     BINDINGS = [
-        Binding("j,down", "cursor_down", "Down", show=False),
-        Binding("k,up", "cursor_up", "Up", show=False),
-        Binding("g,home", "first", "First", show=False),
-        Binding("G,end", "last", "Last", show=False),
-        Binding("pagedown,ctrl+f,space", "page_down", "Page down", show=False),
-        Binding("pageup,ctrl+b", "page_up", "Page up", show=False),
-        Binding("enter,l", "select", "Open", show=True),
+        Binding("j,down", "cursor_down", "Down", show=False, priority=True),
+        Binding("k,up", "cursor_up", "Up", show=False, priority=True),
+        Binding("g,home", "first", "First", show=False, priority=True),
+        Binding("G,end", "last", "Last", show=False, priority=True),
+        Binding("pagedown,ctrl+f,space", "page_down", "Page down", show=False, priority=True),
+        Binding("pageup,ctrl+b", "page_up", "Page up", show=False, priority=True),
+        Binding("enter,l", "select", "Open", show=True, priority=True),
     ]
 
     COMPONENT_CLASSES = {
