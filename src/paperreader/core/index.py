@@ -31,6 +31,7 @@ from whoosh.analysis import (
     StopFilter,
 )
 from whoosh.codec.whoosh3 import W3PerDocReader
+from whoosh.collectors import TopCollector
 from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage
 from whoosh.filedb.structfile import BufferFile, StructFile
@@ -672,12 +673,18 @@ class SearchIndex:
             sort = "newest"  # nothing to rank by: newest first
         facet = _SORT_FACETS.get(sort)
         try:
-            results = searcher.search(
-                query,
-                limit=offset + limit,
-                sortedby=facet[0] if facet else None,
-                reverse=facet[1] if facet else False,
-            )
+            if facet:
+                results = searcher.search(
+                    query, limit=offset + limit, sortedby=facet[0], reverse=facet[1]
+                )
+            else:
+                # One scoring pass over every match, counting as it goes. Whoosh's default
+                # top-N pruning (block quality, matcher replacement) cannot count, so the
+                # exact total cost a second full pass; and with a filter (a view, `is:`,
+                # a fielded clause) it returned lower-scoring papers than the true top N.
+                collector = TopCollector(limit=offset + limit, usequality=False, replace=0)
+                searcher.search_with_collector(query, collector)
+                results = collector.results()
         except Exception as exc:
             raise QueryError(f"the query {text!r} failed: {exc}") from None
         hits = [self._hit(h) for h in islice(results, offset, offset + limit)]
