@@ -534,3 +534,18 @@ async def test_a_fast_slash_query_goes_to_the_search_bar(app, library):
         await settle(pilot)
         assert main(pilot).search_input.value == "lora"
         assert list(library.store.files()) == []
+
+
+async def test_keys_typed_after_enter_act_on_the_new_results(app, library):
+    """`/lora⏎jb` in one read bookmarks the second LoRA result, not a row of the old list."""
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        expected = library.search("lora", limit=2).hits[1]
+        names = {"slash": "/", "enter": "\r"}
+        for key in ["slash", *"lora", "enter", "j", "b"]:
+            app._driver.send_message(events.Key(key, names.get(key, key)))
+        await settle(pilot)
+        await pilot.pause(0.2)
+        await settle(pilot)
+        assert main(pilot).search_input.value == "lora"
+        assert [p.stem for p in library.store.files()] == [expected.id]

@@ -9,6 +9,7 @@ import sys
 from importlib import resources
 from pathlib import Path
 
+from textual import events
 from textual.app import App
 from textual.theme import Theme
 
@@ -20,6 +21,7 @@ from paperreader.ui.settings import load_settings, save_setting
 
 CSS_PATH = str(resources.files("paperreader") / "styles" / "app.tcss")
 POLL_SECONDS = 3.0
+HOLD_SECONDS = 5.0  # keys are never held longer than this, however slow a search is
 
 
 class PaperReader(App[None]):
@@ -40,6 +42,7 @@ class PaperReader(App[None]):
         self.show_timing = show_timing
         self.poll_seconds = poll_seconds
         self.notices = notices or []
+        self._held: list[events.Key] | None = None
         theme = load_settings(library.root).get("theme")
         if isinstance(theme, str) and theme in self.available_themes:
             self.theme = theme
@@ -63,6 +66,23 @@ class PaperReader(App[None]):
             loop = asyncio.get_running_loop()
             for signum in (signal.SIGTERM, signal.SIGHUP):
                 loop.add_signal_handler(signum, self.exit)
+
+    # Keys typed after Enter in the search bar act on the new results: they wait for them.
+    def hold_keys(self) -> None:
+        if self._held is None:
+            self._held = []
+            self.set_timer(HOLD_SECONDS, self.release_keys)
+
+    def release_keys(self) -> None:
+        held, self._held = self._held, None
+        for key in held or []:
+            self.post_message(events.Key(key.key, key.character))
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key) and self._held is not None:
+            self._held.append(event)
+            return
+        await super().on_event(event)
 
     def _remember_theme(self, theme: Theme) -> None:
         try:

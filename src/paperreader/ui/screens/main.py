@@ -32,6 +32,7 @@ from paperreader.ui.screens.modals import ChoiceScreen, HelpScreen, TagsScreen
 from paperreader.ui.screens.note_editor import NoteEditor
 from paperreader.ui.widgets.detail import DetailPane, PaperView, SimilarList
 from paperreader.ui.widgets.paper_list import PAGE_SIZE, ListQuery, PaperList
+from paperreader.ui.widgets.search_input import SearchInput
 
 DEBOUNCE = 0.15  # seconds of quiet typing before a search runs
 DETAIL_DELAY = 0.04  # seconds the cursor rests on a row before the detail pane is redrawn
@@ -117,13 +118,14 @@ class MainScreen(Screen[None]):
         self._shown_seq = 0
         self._save_lock = threading.Lock()
         self._search_lock = threading.Lock()
+        self._release_after = 0  # held keys are released once this search shows
         self._reported: set[str] = set()
 
     # -- layout ------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield Static(id="topbar")
         with Horizontal(id="searchbar"):
-            yield Input(placeholder=PLACEHOLDER, id="query", compact=True)
+            yield SearchInput(placeholder=PLACEHOLDER, id="query", compact=True)
             yield Static(id="search-status")
         yield Static(id="suggestion")
         with Container(id="panes"):
@@ -140,8 +142,8 @@ class MainScreen(Screen[None]):
         return self.query_one("#detail", DetailPane)
 
     @property
-    def search_input(self) -> Input:
-        return self.query_one("#query", Input)
+    def search_input(self) -> SearchInput:
+        return self.query_one("#query", SearchInput)
 
     def on_mount(self) -> None:
         self.query_one("#suggestion").display = False
@@ -199,6 +201,7 @@ class MainScreen(Screen[None]):
             self.app.call_from_thread(self._show_result, seq, query, result, keep_cursor)
 
     def _search_failed(self, seq: int, query: ListQuery, message: str) -> None:
+        self._release_keys(seq)
         if seq < self._shown_seq:
             return
         self._shown_seq = seq
@@ -213,6 +216,7 @@ class MainScreen(Screen[None]):
 
     def _show_result(self, seq: int, query: ListQuery, result: SearchResult, keep: bool) -> None:
         if seq < self._shown_seq:
+            self._release_keys(seq)
             return
         self._shown_seq = seq
         self.search_error = None
@@ -246,6 +250,12 @@ class MainScreen(Screen[None]):
             self._set_suggestion(None)
         self._update_topbar()
         self.refresh_bindings()
+        self._release_keys(seq)
+
+    def _release_keys(self, seq: int) -> None:
+        if self._release_after and seq >= self._release_after:
+            self._release_after = 0
+            self.app.release_keys()  # type: ignore[attr-defined]
 
     def _set_suggestion(self, text: Text | None, *, error: bool = False) -> None:
         line = self.query_one("#suggestion", Static)
@@ -283,11 +293,12 @@ class MainScreen(Screen[None]):
         self.query_state = replace(self.query_state, text=event.value)
         self.search(partial=True, delay=DEBOUNCE)
 
-    @on(Input.Submitted, "#query")
-    def _query_submitted(self, event: Input.Submitted) -> None:
+    @on(SearchInput.Entered, "#query")
+    def _query_submitted(self, event: SearchInput.Entered) -> None:
         self.query_state = replace(self.query_state, text=event.value)
+        # SearchInput had the app hold the keys typed after Enter: release them with the results.
+        self._release_after = self._seq + 1
         self.search()
-        self.focus_now(self.paper_list)
 
     def action_search(self) -> None:
         self._show_detail_only(False)
