@@ -224,12 +224,6 @@ def test_sighup_restores_the_terminal(library_path: Path, terminal_factory) -> N
     _assert_restored(term.output)
 
 
-@pytest.mark.xfail(
-    reason="UI: an open note editor's text is not saved on SIGTERM/SIGHUP (see the report to "
-    "the lead: NoteEditor must know its paper id and base note, and the signal handler must "
-    "save it synchronously before exiting)",
-    strict=False,
-)
 def test_pending_note_is_saved_on_sigterm(library_path: Path, terminal_factory) -> None:  # type: ignore[no-untyped-def]
     with Library(library_path) as lib:
         first = lib.search("", limit=1).hits[0].id

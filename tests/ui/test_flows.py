@@ -179,6 +179,27 @@ async def test_note_edit_merges_a_concurrent_save(app, library):
         assert "first version plus mine" in text and "saved elsewhere" in text
 
 
+async def test_an_open_note_is_saved_when_the_session_ends(app, library):
+    """What the SIGTERM/SIGHUP handler does before exiting (the pty test sends the signal)."""
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        hit = main(pilot).paper_list.current
+        library.set_note(hit.id, "first version")
+        await pilot.press("n")
+        await pilot.pause()
+        assert app.save_open_notes() == []  # unchanged: nothing written
+        library.set_note(hit.id, "saved elsewhere")
+        await type_text(pilot, " plus mine")
+        await pilot.press("escape")  # "drop the changes?" is open above the editor
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        assert app.save_open_notes() == []
+        text = stored(library.root, hit.id)["note"]["text"]
+        assert "first version plus mine" in text and "saved elsewhere" in text
+        assert app.save_open_notes() == []  # a second signal saves nothing twice
+        assert stored(library.root, hit.id)["note"]["text"] == text
+
+
 async def test_note_in_external_editor(app, library, tmp_path, monkeypatch):
     script = tmp_path / "fake-editor.py"
     script.write_text("import sys\nopen(sys.argv[1], 'a').write('from my editor')\n")

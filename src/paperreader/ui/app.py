@@ -9,14 +9,17 @@ import sys
 from importlib import resources
 from pathlib import Path
 
+from rich.text import Text
 from textual import events
 from textual.app import App
 from textual.theme import Theme
 
 from paperreader.core.errors import PaperreaderError
 from paperreader.core.library import Library
+from paperreader.core.text import strip_controls
 from paperreader.ui.commands import PaperCommands
 from paperreader.ui.screens.main import MainScreen
+from paperreader.ui.screens.note_editor import NoteEditor
 from paperreader.ui.settings import load_settings, save_setting
 
 CSS_PATH = str(resources.files("paperreader") / "styles" / "app.tcss")
@@ -65,7 +68,33 @@ class PaperReader(App[None]):
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop = asyncio.get_running_loop()
             for signum in (signal.SIGTERM, signal.SIGHUP):
-                loop.add_signal_handler(signum, self.exit)
+                loop.add_signal_handler(signum, self._exit_on_signal)
+
+    def _exit_on_signal(self) -> None:
+        problems = self.save_open_notes()
+        if problems:
+            self.exit(return_code=1, message=Text("\n".join(problems)))
+        else:
+            self.exit()
+
+    def save_open_notes(self) -> list[str]:
+        """Save the text of any open note editor now, in this thread: the session is ending
+        and a thread worker might not finish. Returns what could not be saved, and why."""
+        problems = []
+        for screen in self.screen_stack:
+            if not isinstance(screen, NoteEditor) or not screen.changed:
+                continue
+            try:
+                user = self.library.set_note(screen.paper_id, screen.text, base=screen.base)
+            except Exception as exc:  # PaperreaderError says what went wrong in one line
+                why = str(exc) if isinstance(exc, PaperreaderError) else repr(exc)
+                problems.append(
+                    f"paperreader: the note on {strip_controls(screen.paper_id)} was not "
+                    f"saved: {strip_controls(why)}"
+                )
+            else:
+                screen.saved(user.note)
+        return problems
 
     # Keys typed after Enter in the search bar act on the new results: they wait for them.
     def hold_keys(self) -> None:

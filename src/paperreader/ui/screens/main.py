@@ -550,7 +550,7 @@ class MainScreen(Screen[None]):
             if text is not None:
                 self._save_note(pid, base, text)
 
-        editor = NoteEditor(strip_controls(paper.title), base.text if base else "")
+        editor = NoteEditor(pid, strip_controls(paper.title), base)
         self.app.push_screen(editor, done)
 
     def action_edit_external(self) -> None:

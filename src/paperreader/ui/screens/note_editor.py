@@ -1,4 +1,7 @@
-"""The note editor: a modal TextArea; ctrl+s saves, Esc asks before dropping changes."""
+"""The note editor: a modal TextArea; ctrl+s saves, Esc asks before dropping changes.
+
+It knows its paper and the note it started from (`base`), so the app can save it on its own
+when the session ends under it (SIGTERM/SIGHUP)."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static, TextArea
 
+from paperreader.core.models import Note
 from paperreader.ui.screens.modals import ConfirmScreen
 
 
@@ -20,10 +24,12 @@ class NoteEditor(ModalScreen[str | None]):
         Binding("escape", "cancel", "Cancel", priority=True),
     ]
 
-    def __init__(self, title: str, text: str) -> None:
+    def __init__(self, paper_id: str, title: str, base: Note | None) -> None:
         super().__init__()
+        self.paper_id = paper_id
         self.paper_title = title
-        self.original = text
+        self.base = base  # the note as it was when editing began; set_note merges against it
+        self.original = base.text if base else ""
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog editor"):
@@ -40,11 +46,21 @@ class NoteEditor(ModalScreen[str | None]):
     def text(self) -> str:
         return self.query_one(TextArea).text
 
+    @property
+    def changed(self) -> bool:
+        areas = self.query(TextArea)  # empty until composed
+        return bool(areas) and areas.first().text != self.original
+
+    def saved(self, note: Note | None) -> None:
+        """The text was saved behind the editor's back (the session is ending)."""
+        self.base = note
+        self.original = self.text
+
     def action_save(self) -> None:
         self.dismiss(self.text)
 
     def action_cancel(self) -> None:
-        if self.text == self.original:
+        if not self.changed:
             self.dismiss(None)
             return
 
