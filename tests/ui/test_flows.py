@@ -200,6 +200,39 @@ async def test_an_open_note_is_saved_when_the_session_ends(app, library):
         assert stored(library.root, hit.id)["note"]["text"] == text
 
 
+async def test_query_matches_are_highlighted_in_the_note(app, library):
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        hit = main(pilot).paper_list.current
+        note_text = "My **zebrafish** idea.\n\n- more zebrafish later [bold]x[/bold]"
+        library.set_note(hit.id, note_text)
+        screen = main(pilot)
+        screen.show_paper(hit.id)  # no query: the note is Markdown
+        await settle(pilot)
+        markdown = screen.query_one("#d-note", Markdown)
+        plain = screen.query_one("#d-note-plain", Static)
+        assert markdown.display and not plain.display
+        await pilot.press("slash")
+        await type_text(pilot, "zebrafish")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert main(pilot).paper_list.current.id == hit.id
+        assert plain.display and not markdown.display
+        assert "2 matches" in str(screen.query_one("#d-note-label", Static).content)
+        shown = plain.content  # the note's source, never parsed as markup
+        assert str(shown) == note_text
+        visual = plain.render_line(0).text + plain.render_line(2).text
+        assert "zebrafish" in visual and "[bold]x[/bold]" in visual
+        match = screen.detail.get_component_rich_style("detail--match")
+        strips = [plain.render_line(y) for y in range(3)]
+        styled = [seg.text for strip in strips for seg in strip if seg.style and seg.style.bold]
+        assert styled.count("zebrafish") == 2, styled
+        assert match.bold
+        await pilot.press("escape", "escape")  # no query: Markdown again
+        await settle(pilot)
+        assert markdown.display and not plain.display
+
+
 async def test_note_in_external_editor(app, library, tmp_path, monkeypatch):
     script = tmp_path / "fake-editor.py"
     script.write_text("import sys\nopen(sys.argv[1], 'a').write('from my editor')\n")

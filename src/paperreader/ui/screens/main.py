@@ -403,6 +403,8 @@ class MainScreen(Screen[None]):
                 problem = str(exc)
                 user = self.library.users().get(paper_id) or UserData(paper_id=paper_id)
             spans = self.library.spans(paper.abstract, "abstract", result) if result else []
+            note = strip_controls(user.note.text) if user.note else ""
+            note_spans = self.library.spans(note, "note", result) if result and note else []
             if worker.is_cancelled:
                 return
             similar = [h for h in self.library.similar(paper_id, limit=8) if h.id != paper_id]
@@ -413,7 +415,7 @@ class MainScreen(Screen[None]):
             self.app.call_from_thread(self.say, unexpected(exc), severity="error")
             return
         if not worker.is_cancelled:
-            view = PaperView(paper, user, spans, similar, problem)
+            view = PaperView(paper, user, spans, similar, problem, note_spans, note)
             self.app.call_from_thread(self._detail_loaded, view)
 
     def _detail_loaded(self, view: PaperView) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -30,6 +30,10 @@ class PaperView:
     abstract_spans: list[tuple[int, int]]
     similar: list[Hit]
     problem: str | None = None  # e.g. the paper's YAML file is corrupt
+    # Where the query matched the note, as spans of `note_spanned` (the note's safe text):
+    # a note saved since then has other text, and is shown without highlights.
+    note_spans: list[tuple[int, int]] = field(default_factory=list)
+    note_spanned: str = ""
 
 
 def safe(text: str | None) -> str:
@@ -67,6 +71,9 @@ class DetailPane(VerticalScroll, can_focus=True):
         # The user's own note comes before the abstract: it is what they came back for.
         yield Label("Note", id="d-note-label", classes="section")
         yield Markdown(id="d-note")
+        # The note as plain text, when the query matched it: the Markdown widget renders its
+        # own spans, so matched words can only be highlighted in the note's source text.
+        yield Static(id="d-note-plain", markup=False)
         yield Static(id="d-abstract", markup=False)
         yield Label("Similar papers", id="d-similar-label", classes="section")
         yield SimilarList(id="d-similar")
@@ -134,7 +141,9 @@ class DetailPane(VerticalScroll, can_focus=True):
             for start, end in view.abstract_spans:
                 abstract.stylize(match, start, end)
         self._set("d-abstract", abstract)
-        self._show_note(user.note.text if user.note and user.note.text.strip() else None)
+        note = safe(user.note.text) if user.note and user.note.text.strip() else None
+        spans = view.note_spans if note is not None and note == view.note_spanned else []
+        self._show_note(note, spans)
         self._show_similar(view.similar)
         if not same:
             self.scroll_home(animate=False, immediate=True)
@@ -188,14 +197,31 @@ class DetailPane(VerticalScroll, can_focus=True):
             self._shown[part] = content
             self.query_one(f"#{part}", Static).update(content)
 
-    def _show_note(self, text: str | None) -> None:
-        if self._shown.get("d-note", ...) == text:
+    def _show_note(self, text: str | None, spans: list[tuple[int, int]] | None = None) -> None:
+        """`text` is safe already; with `spans` (query matches) it is shown as plain text."""
+        spans = spans or []
+        if self._shown.get("d-note", ...) == (text, spans):
             return
-        self._shown["d-note"] = text
+        self._shown["d-note"] = (text, spans)
         note = self.query_one("#d-note", Markdown)
+        plain = self.query_one("#d-note-plain", Static)
         label = self.query_one("#d-note-label", Label)
-        note.display = label.display = text is not None
-        note.update(safe(text) if text else "")
+        label.display = text is not None
+        note.display = text is not None and not spans
+        plain.display = bool(text and spans)
+        if text and spans:
+            body = Text(text, end="")
+            match = self._style("detail--match")
+            for start, end in spans:
+                body.stylize(match, start, end)
+            plain.update(body)
+            note.update("")
+            many = "" if len(spans) == 1 else "es"
+            label.update(Text(f"Note · {len(spans)} match{many} (as plain text)"))
+        else:
+            plain.update("")
+            note.update(text or "")
+            label.update(Text("Note"))
 
     def _show_similar(self, hits: list[Hit]) -> None:
         key = [(h.id, h.title) for h in hits]
