@@ -522,6 +522,65 @@ async def test_untrusted_text_is_never_markup(app, library):
         assert "[blink]abs[/blink]" in text_of(screen, "#d-abstract")
 
 
+async def test_markup_in_tags_and_titles_shows_literally(app, library):
+    """A tag or title that looks like markup is text everywhere: the tags dialog, the
+    notification, the view picker, the command palette and the top bar."""
+    from textual.command import CommandPalette
+    from textual.widgets._toast import Toast
+
+    from paperreader.core.models import Paper
+
+    title = "[@click=app.quit] [bold]Evil[/bold] paper"
+    library.add_papers([Paper(id="evil-2", title=title, abstract="nothing to see")])
+    tags = ["[@click=app.quit]", "[bold]x[/bold]"]
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        await pilot.press("slash")
+        await type_text(pilot, "evil")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert main(pilot).paper_list.current.id == "evil-2"
+        await pilot.press("t")
+        await pilot.pause()
+        assert isinstance(app.screen, TagsScreen)
+        assert text_of(app.screen, ".dialog-title") == f"Tags of: {title}"
+        app.screen.query_one("#tags", Input).value = " ".join(tags)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert stored(library.root, "evil-2")["tags"] == tags
+        saved = f"Tags saved: #{tags[0]} #{tags[1]}"
+        assert [n.message for n in app._notifications if n.message.startswith("Tags")] == [saved]
+        toasts = [str(t.render()) for t in app.screen.query(Toast)]
+        assert any(saved in toast for toast in toasts), toasts
+
+        await pilot.press("f")  # the view picker
+        await pilot.pause()
+        assert isinstance(app.screen, ChoiceScreen)
+        picker = app.screen.query_one("#choices")
+        shown = [picker.render_line(y).text for y in range(picker.size.height)]
+        for tag in tags:
+            assert any(f"#{tag} (1)" in line for line in shown), shown
+        picker.highlighted = [o.id for o in picker.options].index(f"tag:{tags[0]}")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.is_running and app.screen is main(pilot)
+        assert f"view: #{tags[0]}" in str(main(pilot).query_one("#topbar", Static).content)
+
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await type_text(pilot, "view")
+        await settle(pilot)
+        palette = app.screen
+        assert isinstance(palette, CommandPalette)
+        commands = palette.query_one("CommandList")
+        shown = [commands.render_line(y).text for y in range(commands.size.height)]
+        assert any(f"View: #{tags[1]} (1)" in line for line in shown), shown
+        assert any(f"Show #{tags[1]} (1)" in line for line in shown), shown
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.is_running
+
+
 async def test_theme_is_remembered(app, library):
     from paperreader.ui.app import create_app
     from paperreader.ui.settings import load_settings

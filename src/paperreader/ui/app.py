@@ -57,7 +57,7 @@ class PaperReader(App[None]):
         if self.poll_seconds > 0:
             self.set_interval(self.poll_seconds, self.main.poll_store)
         for notice in self.notices:
-            self.notify(notice, markup=False, timeout=6)
+            self.notify(strip_controls(notice), markup=False, timeout=6)
         if self.library.store_problems:
             self.main._report(self.library.store_problems)
         self._exit_on_signals()
@@ -117,7 +117,8 @@ class PaperReader(App[None]):
         try:
             save_setting(self.library.root, "theme", theme.name)
         except OSError as exc:
-            self.notify(f"Cannot save the theme: {exc}", severity="warning", markup=False)
+            message = strip_controls(f"Cannot save the theme: {exc}")
+            self.notify(message, severity="warning", markup=False)
 
 
 def create_app(library: Library, **opts: object) -> PaperReader:

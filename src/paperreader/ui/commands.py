@@ -1,4 +1,7 @@
-"""The command palette provider: every action of the reader, every view and sort."""
+"""The command palette provider: every action of the reader, every view and sort.
+
+Names and help texts hold tags, so they reach the palette as Content: a plain string there is
+parsed as markup (a tag `[@click=app.quit]` would be a live action)."""
 
 from __future__ import annotations
 
@@ -6,6 +9,8 @@ from collections.abc import Callable
 from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.content import Content
+from textual.fuzzy import Matcher
 
 from paperreader.ui.screens.main import SORTS, MainScreen
 
@@ -38,7 +43,7 @@ def commands(screen: MainScreen) -> list[tuple[str, str, Callable[[], object]]]:
         actions.append(
             (f"Sort: {sort}", f"Sort the list by {sort}", partial(screen.set_sort, sort))
         )
-    for key, label in screen.views():
+    for key, label in screen.views():  # labels are safe: views() strips tags
         actions.append((f"View: {label}", f"Show {label.lower()}", partial(screen.set_view, key)))
     return actions
 
@@ -55,7 +60,7 @@ class PaperCommands(Provider):
         if main is None:
             return
         for name, help_text, callback in commands(main):
-            yield DiscoveryHit(name, callback, help=help_text)
+            yield DiscoveryHit(Content(name), callback, text=name, help=Content(help_text))  # type: ignore[arg-type]
 
     async def search(self, query: str) -> Hits:
         main = self._main()
@@ -65,4 +70,16 @@ class PaperCommands(Provider):
         for name, help_text, callback in commands(main):
             score = matcher.match(name)
             if score > 0:
-                yield Hit(score, matcher.highlight(name), callback, text=name, help=help_text)
+                shown = highlight(matcher, name)
+                yield Hit(score, shown, callback, text=name, help=Content(help_text))  # type: ignore[arg-type]
+
+
+def highlight(matcher: Matcher, name: str) -> Content:
+    """Matcher.highlight without its markup parsing: the letters the query matched, styled."""
+    content = Content(name)
+    score, offsets = matcher.fuzzy_search.match(matcher.query, name)
+    if score:
+        for offset in offsets:
+            if not name[offset].isspace():
+                content = content.stylize(matcher.match_style, offset, offset + 1)
+    return content

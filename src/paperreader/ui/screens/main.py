@@ -56,6 +56,9 @@ def typing_text(text: str) -> str:
     return text[: found.start()].rstrip() if found else text
 
 
+# A save's notification: fixed text, or made from the saved data.
+Message = str | Callable[[UserData], str] | None
+
 PLACEHOLDER = '/ to search — words, "phrases", author:x tag:x date:2024 is:bookmarked'
 
 
@@ -272,8 +275,8 @@ class MainScreen(Screen[None]):
     def view_label(self, view: str | None = None) -> str:
         view = view or self.query_state.view
         if view.startswith("tag:"):
-            return f"#{view[4:]}"
-        return dict(BASE_VIEWS).get(view, view)
+            return f"#{strip_controls(view[4:])}"
+        return dict(BASE_VIEWS).get(view, strip_controls(view))
 
     def _update_topbar(self) -> None:
         bar = Text(no_wrap=True, overflow="ellipsis", end="")
@@ -328,7 +331,7 @@ class MainScreen(Screen[None]):
 
     def views(self) -> list[tuple[str, str]]:
         tags = sorted(self.library.tag_counts().items())
-        return [*BASE_VIEWS, *((f"tag:{t}", f"#{t} ({n})") for t, n in tags)]
+        return [*BASE_VIEWS, *((f"tag:{t}", f"#{strip_controls(t)} ({n})") for t, n in tags)]
 
     def set_view(self, view: str) -> None:
         self.query_state = replace(self.query_state, view=view)
@@ -460,7 +463,7 @@ class MainScreen(Screen[None]):
 
     def say(self, message: str, **kwargs: object) -> None:
         """A notification; its text is never parsed as markup (it may quote a paper)."""
-        self.notify(message, markup=False, **kwargs)  # type: ignore[arg-type]
+        self.notify(strip_controls(message), markup=False, **kwargs)  # type: ignore[arg-type]
 
     # -- changing the paper ------------------------------------------------------------------
     def _target(self) -> str | None:
@@ -492,23 +495,25 @@ class MainScreen(Screen[None]):
 
     @work(thread=True, group="save")
     def change(
-        self, paper_id: str, apply: Callable[[str], UserData], message: str | None = None
+        self, paper_id: str, apply: Callable[[str], UserData], message: Message = None
     ) -> None:
         # One save at a time, shown in the order they were made.
         with self._save_lock:
             try:
                 user = apply(paper_id)
             except Exception as exc:  # PaperreaderError says what went wrong in one line
-                message = str(exc) if isinstance(exc, PaperreaderError) else unexpected(exc)
+                error = str(exc) if isinstance(exc, PaperreaderError) else unexpected(exc)
                 self.app.call_from_thread(
-                    self.say, message, title="Not saved", severity="error", timeout=8
+                    self.say, error, title="Not saved", severity="error", timeout=8
                 )
                 return
             self.app.call_from_thread(self._user_changed, user, message)
 
-    def _user_changed(self, user: UserData, message: str | None) -> None:
+    def _user_changed(self, user: UserData, message: Message) -> None:
         self.paper_list.update_hit(user.paper_id, user)
         self.detail.update_user(user)
+        if callable(message):
+            message = message(user)
         if message:
             self.say(message, timeout=2)
 
@@ -529,7 +534,7 @@ class MainScreen(Screen[None]):
 
         def done(tags: list[str] | None) -> None:
             if tags is not None and tags != user.tags:
-                self.change(pid, lambda p: self.library.set_tags(p, tags), "Tags saved")
+                self.change(pid, lambda p: self.library.set_tags(p, tags), tags_saved)
 
         known = sorted(self.library.tag_counts())
         self.app.push_screen(TagsScreen(strip_controls(paper.title), user.tags, known), done)
@@ -664,6 +669,11 @@ class MainScreen(Screen[None]):
             if problem not in self._reported:
                 self._reported.add(problem)
                 self.say(problem, title="A notes file cannot be read", severity="error", timeout=10)
+
+
+def tags_saved(user: UserData) -> str:
+    # The tags as saved (normalised); they are the user's text: `say` never parses markup.
+    return f"Tags saved: {' '.join(f'#{t}' for t in user.tags)}" if user.tags else "Tags removed"
 
 
 def unexpected(exc: BaseException) -> str:

@@ -1,4 +1,6 @@
-"""Small modal screens: confirm, choose one of a few, edit tags, help."""
+"""Small modal screens: confirm, choose one of a few, edit tags, help.
+
+Their texts may quote papers and tags: always rich Text with controls stripped, never markup."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from paperreader.core.text import strip_controls
 from paperreader.ui.keys import KEYS, QUERY_HELP
 
 
@@ -29,7 +32,7 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(Text(self.question), classes="dialog-title")
+            yield Static(Text(strip_controls(self.question)), classes="dialog-title")
             yield Static("y: yes   n / Esc: no", classes="dialog-hint")
 
     def action_answer(self, yes: bool) -> None:
@@ -53,9 +56,10 @@ class ChoiceScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(Text(self.title_text), classes="dialog-title")
+            yield Static(Text(strip_controls(self.title_text)), classes="dialog-title")
             yield OptionList(
-                *(Option(Text(label), id=key) for key, label in self.choices), id="choices"
+                *(Option(Text(strip_controls(label)), id=key) for key, label in self.choices),
+                id="choices",
             )
             yield Static("Enter: choose   Esc: cancel", classes="dialog-hint")
 
@@ -97,11 +101,12 @@ class TagsScreen(ModalScreen[list[str] | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(Text(f"Tags of: {self.paper_title}"), classes="dialog-title")
+            title = f"Tags of: {strip_controls(self.paper_title)}"
+            yield Static(Text(title), classes="dialog-title")
             yield Input(" ".join(self.tags), placeholder="tag another-tag", id="tags")
             hint = "Enter: save   Esc: cancel"
             if self.known:
-                hint += "   known: " + " ".join(self.known[:12])
+                hint += "   known: " + strip_controls(" ".join(self.known[:12]))
             yield Static(Text(hint), classes="dialog-hint")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:

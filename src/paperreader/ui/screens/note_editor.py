@@ -13,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static, TextArea
 
 from paperreader.core.models import Note
+from paperreader.core.text import strip_controls
 from paperreader.ui.screens.modals import ConfirmScreen
 
 
@@ -33,7 +34,8 @@ class NoteEditor(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog editor"):
-            yield Static(Text(f"Note on: {self.paper_title}"), classes="dialog-title")
+            title = f"Note on: {strip_controls(self.paper_title)}"
+            yield Static(Text(title), classes="dialog-title")
             yield TextArea(self.original, id="note-text", soft_wrap=True, tab_behavior="indent")
             yield Static("ctrl+s: save   Esc: cancel   (Markdown)", classes="dialog-hint")
 

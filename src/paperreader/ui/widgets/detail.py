@@ -133,7 +133,7 @@ class DetailPane(VerticalScroll, can_focus=True):
             meta.append(safe(paper.venue))
         if view.problem:
             meta.append("\n")
-            meta.append(f"⚠ {view.problem}", self._style("detail--marker"))
+            meta.append(f"⚠ {safe(view.problem)}", self._style("detail--marker"))
         self._set("d-meta", meta)
         abstract = Text(safe(paper.abstract) or "(no abstract)")
         match = self._style("detail--match")
@@ -189,7 +189,7 @@ class DetailPane(VerticalScroll, can_focus=True):
         row("State", status)
         row("Tags", " ".join(f"#{safe(t)}" for t in tags) or "—")
         for kind, url in links.items():
-            row(kind.capitalize(), safe(url))
+            row(safe(kind).capitalize(), safe(url))
         return out
 
     def _set(self, part: str, content: Text | str) -> None:

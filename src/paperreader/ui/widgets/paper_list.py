@@ -191,7 +191,7 @@ class PaperList(ScrollView, can_focus=True):
     def _page_failed(self, page: int, generation: int, exc: Exception) -> None:
         if generation == self.state.generation:
             self._pending.discard(page)  # the next draw of its rows asks again
-        message = str(exc) if isinstance(exc, PaperreaderError) else repr(exc)
+        message = strip_controls(str(exc) if isinstance(exc, PaperreaderError) else repr(exc))
         self.notify(message, title="Cannot load these rows", severity="error", markup=False)
 
     def _page_arrived(self, page: int, generation: int, hits: list[Hit]) -> None:
