@@ -330,6 +330,30 @@ async def test_sort_cycles(app):
         assert screen.effective_sort() == "relevance"
 
 
+async def test_a_view_without_words_lists_newest_first(app, library):
+    """The top bar says "sort: newest" there: the list must be in that order, not ranked by
+    the view's filter."""
+    from datetime import date
+
+    from paperreader.core.models import Paper
+
+    library.add_papers(
+        [
+            Paper(id="future-paper", title="From the future", published=date(2090, 1, 1)),
+            Paper(id="ancient-paper", title="From the past", published=date(1950, 1, 1)),
+        ]
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = main(pilot)
+        screen.set_view("unread")
+        await settle(pilot)
+        assert "sort: newest" in text_of(screen, "#topbar")
+        assert screen.paper_list.current.id == "future-paper"
+        dates = [h.published for h in screen.result.hits if h.published]
+        assert dates == sorted(dates, reverse=True)
+
+
 async def test_views_combine_with_the_query(app, library):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)

@@ -173,6 +173,10 @@ class MainScreen(Screen[None]):
         query = self.query_state
         if partial:
             query = replace(query, text=typing_text(query.text), partial=True)
+        if query.sort == "relevance" and not query.text.strip():
+            # What the top bar says (effective_sort): with a view and no words, the index
+            # would rank the view's filter terms, an order that means nothing.
+            query = replace(query, sort="newest")
         self._search(query, delay, keep_cursor, self._seq)
 
     @work(thread=True, exclusive=True, group="search")
