@@ -77,6 +77,9 @@ class Terminal:
             env = child_env()
             env.update(TERM="xterm-256color", COLORTERM="truecolor")
             env.pop("NO_COLOR", None)
+            # pytest-xdist workers set COLUMNS=80 LINES=24, which win over the pty's size.
+            env.pop("COLUMNS", None)
+            env.pop("LINES", None)
             try:
                 os.execvpe(
                     sys.executable,
