@@ -183,3 +183,20 @@ def test_the_same_paper_twice_in_one_import_is_indexed_once(library: Library) ->
     assert (report.added, report.updated) == (1, 1)
     assert library.index.doc_count() == library.count() == 99
     assert library.search("twice listed").total == 1
+
+
+def test_a_reader_thread_never_sees_an_unfinished_import(library: Library) -> None:
+    import threading
+
+    seen: list[object] = []
+
+    def records():  # type: ignore[no-untyped-def]
+        yield Paper(id="mid-import-1", title="Written But Not Committed")
+        reader = threading.Thread(target=lambda: seen.append(library.records.get("mid-import-1")))
+        reader.start()
+        reader.join()
+        yield Paper(id="mid-import-2", title="Second")
+
+    library.add_papers(records())
+    assert seen == [None]
+    assert library.get("mid-import-1").title == "Written But Not Committed"

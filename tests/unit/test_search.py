@@ -163,3 +163,13 @@ def test_top_n_equals_the_head_of_a_full_ranking(library, query: str) -> None:  
     head = [h.id for h in library.search(query, limit=5).hits]
     full = [h.id for h in library.search(query, limit=1000).hits]
     assert head == full[:5]
+
+
+def test_undated_papers_come_last_when_newest_first(library) -> None:  # type: ignore[no-untyped-def]
+    library.add_papers([Paper(id="undated-1", title="An Undated Gaussian Paper")])
+    assert library.search("", limit=1000).hits[-1].id == "undated-1"  # the plain list
+    with_words = library.search("gaussian", sort="newest", limit=1000)
+    assert with_words.hits[-1].id == "undated-1"
+    assert with_words.hits[-1].published is None
+    in_view = library.search("", view="unread", sort="newest", limit=1000)
+    assert in_view.hits[-1].id == "undated-1"

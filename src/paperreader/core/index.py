@@ -15,7 +15,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Iterable
-from datetime import date, datetime
+from datetime import datetime
 from itertools import chain, islice
 from pathlib import Path
 
@@ -58,6 +58,7 @@ FIELD_ALIASES = {
     "ids": ["id", "arxiv", "doi"],
 }
 SORTS = ("relevance", "newest", "oldest", "title")
+UNDATED = datetime(1900, 1, 1)
 # Prefix and fuzzy queries expand to at most this many index terms (the most frequent ones):
 # an unbounded `trans*` ORs hundreds of terms and takes seconds on a large library.
 MAX_EXPANSIONS = 64
@@ -213,8 +214,10 @@ def document(paper: Paper, user: UserData | None) -> dict[str, object]:
         "flags": " ".join(flags_for(paper, user)),
         "state": (user.state if user else ReadState.UNREAD).value,
     }
-    if paper.published:
-        doc["date"] = datetime(paper.published.year, paper.published.month, paper.published.day)
+    when = paper.published
+    # Undated papers get a sentinel, so "newest" lists them last, as the SQLite list does
+    # (Whoosh sorted missing dates first when reversed).
+    doc["date"] = datetime(when.year, when.month, when.day) if when else UNDATED
     return doc
 
 
@@ -507,12 +510,15 @@ class SearchIndex:
             with contextlib.suppress(IndexDamaged):
                 self.flush()
         finally:
+            # A damaged index may fail even to close: it is a cache, let it go.
             searcher = getattr(self._local, "searcher", None)
+            self._local.searcher = None
             if searcher is not None:
-                searcher.close()
-                self._local.searcher = None
+                with contextlib.suppress(Exception):
+                    searcher.close()
             if self._ix is not None:
-                self._ix.close()
+                with contextlib.suppress(Exception):
+                    self._ix.close()
                 self._ix = None
 
     # -- writing -----------------------------------------------------------------------------
@@ -745,7 +751,7 @@ class SearchIndex:
             id=fields["id"],
             title=fields.get("title", ""),
             first_author=fields.get("first_author", "") or "",
-            published=when.date() if isinstance(when, datetime) else None,
+            published=when.date() if isinstance(when, datetime) and when != UNDATED else None,
             score=h.score if isinstance(h.score, float) else 0.0,  # sorted hits carry sort keys
             bookmarked="bookmarked" in flags,
             has_note="note" in flags,
@@ -895,6 +901,3 @@ def _edit_distance(a: str, b: str) -> int:
         prev = cur
     return prev[-1]
 
-
-def date_of(value: object) -> date | None:
-    return value.date() if isinstance(value, datetime) else None
