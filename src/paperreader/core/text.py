@@ -72,7 +72,9 @@ def decode_html(text: str) -> str:
     return html.unescape(text) if "&" in text else text
 
 
-_LATEX_HINT = re.compile(r"\\[a-zA-Z'`^\"~=.]|[{}]")
+_LATEX_HINT = re.compile(r"\\[a-zA-Z'`^\"~=.%&#_]|[{}]")
+# An unescaped % starts a LaTeX comment: pylatexenc would drop the rest of the line.
+_BARE_PERCENT = re.compile(r"(?<!\\)%")
 
 
 def latex_to_unicode(text: str) -> str:
@@ -92,7 +94,7 @@ def latex_to_unicode(text: str) -> str:
             out.append(part)
             continue
         try:
-            out.append(converter.latex_to_text(part))
+            out.append(converter.latex_to_text(_BARE_PERCENT.sub(r"\\%", part)))
         except Exception:  # pylatexenc is lenient, but never let a title break an import
             out.append(part)
     return "".join(out)

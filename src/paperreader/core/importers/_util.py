@@ -47,8 +47,6 @@ def first_line(message: object, limit: int = 200) -> str:
 
 # Mendeley writes a backslash typed in a field as `$\backslash$` (so `R$\backslash$'enyi`).
 _MENDELEY_BACKSLASH = re.compile(r"\{?\$\\backslash\$\}?")
-# An unescaped % starts a LaTeX comment: pylatexenc would drop the rest of the line.
-_BARE_PERCENT = re.compile(r"(?<!\\)%")
 _LATEX_NEEDED = re.compile(r"\\[a-zA-Z'`^\"~=.]|[{}]")
 _MATH = re.compile(r"(\$[^$]*\$)")
 
@@ -142,7 +140,7 @@ def _convert_text(part: str) -> str:
     while previous != part and "{" in part:
         previous, part = part, _PLAIN_GROUP.sub(_ungroup, part)
     if _LATEX_NEEDED.search(part):
-        part = latex_to_unicode(_BARE_PERCENT.sub(r"\\%", part))
+        part = latex_to_unicode(part)
     return part
 
 
