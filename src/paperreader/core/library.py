@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -11,7 +10,7 @@ from importlib import resources
 from pathlib import Path
 
 from paperreader.core import importers
-from paperreader.core.errors import QueryError, StoreError, UnknownPaper
+from paperreader.core.errors import QueryError, UnknownPaper
 from paperreader.core.importers.base import Record, Skipped
 from paperreader.core.index import IndexDamaged, SearchIndex
 from paperreader.core.models import (
@@ -22,6 +21,7 @@ from paperreader.core.models import (
     ReadState,
     SearchResult,
     UserData,
+    normalise_arxiv_id,
 )
 from paperreader.core.records import Records, merge
 from paperreader.core.store import Store, normalise_tags, now
@@ -121,9 +121,7 @@ class Library:
         return paper
 
     def _resolve(self, key: str) -> Paper:
-        """Accept an arXiv id with a version, or a DOI, where the id is asked for."""
-        from paperreader.core.models import normalise_arxiv_id
-
+        """Accept an arXiv id with a version, a DOI, or a unique id prefix."""
         probe = Paper(id=key, title="\x00", arxiv_id=normalise_arxiv_id(key))
         if key.lower().startswith("10.") or key.lower().startswith("doi:"):
             probe.doi = key.lower().removeprefix("doi:")
@@ -463,8 +461,3 @@ def _chunks(items: Iterable[Record], size: int) -> Iterator[list[Record]]:
     if chunk:
         yield chunk
 
-
-def open_library(root: Path, **kwargs: object) -> Library:
-    with contextlib.suppress(StoreError):
-        pass
-    return Library(root, **kwargs)  # type: ignore[arg-type]
