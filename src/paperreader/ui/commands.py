@@ -38,6 +38,17 @@ def commands(screen: MainScreen) -> list[tuple[str, str, Callable[[], object]]]:
             screen.action_choose_view,
         ),
         ("Keys", "Show every key  (?)", screen.action_help),
+        (
+            "Fetch today's Hugging Face papers",
+            "Add the latest Daily Papers list to the library",
+            screen.action_fetch_hf,
+        ),
+        ("Fetch from arXiv...", "Add the papers an arXiv query finds", screen.action_fetch_arxiv),
+        (
+            "Import a file...",
+            "Add the papers of a JSONL, BibTeX... file",
+            screen.action_import_file,
+        ),
     ]
     for sort in SORTS:
         actions.append(

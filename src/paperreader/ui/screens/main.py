@@ -28,11 +28,19 @@ from paperreader.core.errors import PaperreaderError, StoreError
 from paperreader.core.library import Library
 from paperreader.core.models import Hit, Note, Paper, SearchResult, UserData
 from paperreader.core.text import strip_controls
-from paperreader.ui.screens.modals import ChoiceScreen, HelpScreen, TagsScreen
+from paperreader.ui.jobs import Job, fetch_arxiv_job, fetch_hf_job, import_job
+from paperreader.ui.screens.modals import (
+    ArxivScreen,
+    ChoiceScreen,
+    HelpScreen,
+    PathScreen,
+    TagsScreen,
+)
 from paperreader.ui.screens.note_editor import NoteEditor
 from paperreader.ui.widgets.detail import DetailPane, PaperView, SimilarList
 from paperreader.ui.widgets.paper_list import PAGE_SIZE, ListQuery, PaperList
 from paperreader.ui.widgets.search_input import SearchInput
+from paperreader.ui.widgets.task_bar import TaskBar
 
 DEBOUNCE = 0.15  # seconds of quiet typing before a search runs
 DETAIL_DELAY = 0.04  # seconds the cursor rests on a row before the detail pane is redrawn
@@ -648,6 +656,53 @@ class MainScreen(Screen[None]):
             self.say(f"Copied {what}.", timeout=2)
 
         self.app.push_screen(ChoiceScreen("Copy", choices), chosen)
+
+    # -- fetching and importing (palette commands) -------------------------------------------
+    def action_fetch_hf(self) -> None:
+        self.start_job("Fetch", fetch_hf_job(self.library))
+
+    def action_fetch_arxiv(self) -> None:
+        def asked(answer: tuple[str, int] | None) -> None:
+            if answer is not None:
+                self.start_job("Fetch", fetch_arxiv_job(self.library, *answer))
+
+        self.app.push_screen(ArxivScreen(), asked)
+
+    def action_import_file(self) -> None:
+        def asked(path: Path | None) -> None:
+            if path is not None:
+                self.start_job("Import", import_job(self.library, path))
+
+        self.app.push_screen(PathScreen(), asked)
+
+    def start_job(self, title: str, job: Job) -> bool:
+        """Run `job` in a thread with a progress bar above the footer; one job at a time."""
+        if self.query(TaskBar):
+            self.say(
+                "A fetch or import is still running; try again when it is done.",
+                severity="warning",
+                timeout=4,
+            )
+            return False
+        self.mount(TaskBar(title, job, id="task-bar"), after=self.query_one("#panes"))
+        return True
+
+    @on(TaskBar.Finished)
+    def _job_finished(self, event: TaskBar.Finished) -> None:
+        event.stop()
+        event.bar.remove()
+        outcome = event.outcome
+        failed = outcome.severity == "error"
+        self.say(
+            outcome.message,
+            title=f"{event.title} failed" if failed else "",
+            severity=outcome.severity,
+            timeout=10 if failed else 6,
+        )
+        if outcome.changed:
+            # New papers: the list from its top again (newest first, unless a query orders it).
+            self._update_topbar()
+            self.search()
 
     # -- keeping up with other instances -----------------------------------------------------
     @work(thread=True, exclusive=True, group="sync")

@@ -1,15 +1,16 @@
-"""Small modal screens: confirm, choose one of a few, edit tags, help.
+"""Small modal screens: confirm, choose one of a few, edit tags, help, ask for a file or a query.
 
 Their texts may quote papers and tags: always rich Text with controls stripped, never markup."""
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
@@ -146,4 +147,63 @@ class HelpScreen(ModalScreen[None]):
         self.query_one("#help-body", VerticalScroll).scroll_relative(y=lines, animate=False)
 
     def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class PathScreen(ModalScreen[Path | None]):
+    """Ask for a file to import; `~` is expanded, a relative path is from the current folder."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static("Import a file", classes="dialog-title")
+            yield Input(placeholder="a JSONL, BibTeX, CSL JSON, arXiv or HF file", id="path")
+            yield Static("Enter: import   Esc: cancel", classes="dialog-hint")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        text = event.value.strip()
+        if text:
+            self.dismiss(Path(text).expanduser())
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+DEFAULT_ARXIV_MAX = 50
+
+
+class ArxivScreen(ModalScreen[tuple[str, int] | None]):
+    """Ask for an arXiv query and how many papers to fetch at most."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static("Fetch from arXiv", classes="dialog-title")
+            yield Input(placeholder="words, or ti: au: abs: cat: fields", id="arxiv-query")
+            with Horizontal(classes="dialog-row"):
+                yield Label("At most ")
+                yield Input(str(DEFAULT_ARXIV_MAX), type="integer", id="arxiv-max")
+                yield Label(" papers")
+            yield Static("Enter: fetch   Tab: next field   Esc: cancel", classes="dialog-hint")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        query = self.query_one("#arxiv-query", Input)
+        if not query.value.strip():
+            self.set_focus(query)
+            return
+        try:
+            count = int(self.query_one("#arxiv-max", Input).value)
+        except ValueError:
+            count = 0
+        if count <= 0:
+            self.notify("How many papers: a positive number.", severity="warning", timeout=3)
+            self.set_focus(self.query_one("#arxiv-max", Input))
+            return
+        self.dismiss((query.value.strip(), count))
+
+    def action_cancel(self) -> None:
         self.dismiss(None)

@@ -1,0 +1,91 @@
+"""Long jobs the reader runs from the palette: fetch papers from the network, import a file.
+
+A job is a function of a `Reporter` (what it is doing, how far it got) that returns an `Outcome`.
+It runs in a thread worker (TaskBar), so it never touches a widget; errors are raised and the
+worker turns them into one notification."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from paperreader.core import fetch
+from paperreader.core.library import Library
+from paperreader.core.models import ImportReport, Paper
+
+MAX_PROBLEMS_SHOWN = 3  # skipped records named in the notification; the rest only counted
+
+
+class Cancelled(Exception):
+    """The job's worker was cancelled (the reader is closing): stop at the next chance."""
+
+
+class Reporter(Protocol):
+    def stage(self, label: str) -> None:
+        """What the job does now (the bar's label); the bar goes back to indeterminate."""
+
+    def progress(self, done: int, total: int | None) -> None:
+        """How far it got; raises Cancelled when the job should stop."""
+
+    def sleep(self, seconds: float) -> None:
+        """Wait (backoff, arXiv pacing); raises Cancelled when the job should stop."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    message: str
+    severity: str = "information"
+    changed: bool = False  # papers were added or updated: the list must be refreshed
+
+
+Job = Callable[[Reporter], Outcome]
+
+
+def fetch_hf_job(library: Library) -> Job:
+    def run(reporter: Reporter) -> Outcome:
+        reporter.stage("Fetching today's Hugging Face papers")
+        papers = fetch.fetch_hf_daily(None, sleep=reporter.sleep)  # None: the latest list
+        if not papers:
+            return Outcome("Hugging Face lists no papers today.", "warning")
+        return _add(library, papers, reporter, "Hugging Face")
+
+    return run
+
+
+def fetch_arxiv_job(library: Library, query: str, max_results: int) -> Job:
+    def run(reporter: Reporter) -> Outcome:
+        reporter.stage(f"Fetching from arXiv: {query}")
+        papers = fetch.fetch_arxiv_query(
+            query, max_results, progress=reporter.progress, sleep=reporter.sleep
+        )
+        if not papers:
+            return Outcome(f"arXiv has no papers matching {query!r}.", "warning")
+        return _add(library, papers, reporter, "arXiv")
+
+    return run
+
+
+def import_job(library: Library, path: Path) -> Job:
+    def run(reporter: Reporter) -> Outcome:
+        reporter.stage(f"Importing {path.name}")
+        report = library.import_path(path, progress=reporter.progress)
+        return _outcome(f"Imported {path.name}", report)
+
+    return run
+
+
+def _add(library: Library, papers: list[Paper], reporter: Reporter, source: str) -> Outcome:
+    total = len(papers)
+    reporter.stage(f"Adding {total} papers from {source}")
+    reporter.progress(0, total)
+    report = library.add_papers(papers, progress=lambda done, _: reporter.progress(done, total))
+    return _outcome(f"Fetched {total} from {source}", report)
+
+
+def _outcome(what: str, report: ImportReport) -> Outcome:
+    lines = [f"{what}: {report.summary()}"]
+    lines += [f"skipped {p}" for p in report.problems[:MAX_PROBLEMS_SHOWN]]
+    severity = "warning" if report.skipped else "information"
+    return Outcome("\n".join(lines), severity, changed=bool(report.added or report.updated))
