@@ -173,3 +173,18 @@ def test_undated_papers_come_last_when_newest_first(library) -> None:  # type: i
     assert with_words.hits[-1].published is None
     in_view = library.search("", view="unread", sort="newest", limit=1000)
     assert in_view.hits[-1].id == "undated-1"
+
+
+@pytest.mark.parametrize(
+    "query", ["gaussian splat", "speculative dec", "lo", "quantization NOT vis"]
+)
+def test_as_you_type_totals_are_exact_and_top_n_is_the_head(library, query: str) -> None:  # type: ignore[no-untyped-def]
+    """Totals come from posting-id sets and the partial word scores as a constant: both must
+    agree with Whoosh's own count and with the full ranking."""
+    result = library.search(query, partial_last=True, limit=5, correct=False)
+    whoosh_count = len(
+        library.index.searcher().search(library.index.parse(query, partial_last=True), limit=None)
+    )
+    assert result.total == whoosh_count > 0
+    full = library.search(query, partial_last=True, limit=1000, correct=False)
+    assert [h.id for h in result.hits] == [h.id for h in full.hits][:5]
