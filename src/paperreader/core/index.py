@@ -1010,8 +1010,8 @@ def _doc_ids(reader, query: Q.Query) -> set[int] | None:  # type: ignore[no-unty
 
 def _posting_ids(reader, field: str, text: object) -> list[int]:  # type: ignore[no-untyped-def]
     """All document numbers of one term's postings, decoded a block at a time."""
-    if field not in reader.schema:
-        return []
+    if field not in reader.schema or not hasattr(reader, "_terms"):
+        return []  # an empty index has no term table (EmptyReader)
     try:
         text = reader.schema[field].to_bytes(text) if isinstance(text, str) else text
         matcher = reader._terms.matcher(field, text, reader.schema[field].format)

@@ -244,6 +244,8 @@ class Library:
     ) -> SearchResult:
         if len(query) > MAX_QUERY:  # a pasted page as a query costs seconds per keystroke
             raise QueryError(f"the query is {len(query)} characters long; at most {MAX_QUERY}")
+        # Lone surrogates (from a broken paste or terminal) cannot be index terms: drop them.
+        query = query.encode("utf-8", "ignore").decode("utf-8")
         if not query.strip() and not view_filter(view) and sort in ("relevance", "newest"):
             return self._newest(offset, limit)
         return self.index.search(
