@@ -95,7 +95,11 @@ def test_deep_nesting_never_crashes_the_process(tmp_path: Path) -> None:
         timeout=60,
     )
     assert done.returncode == 0, f"exit {done.returncode}: {done.stderr[-500:]}"
-    assert done.stdout.count("nested more than") == 4
+    lines = done.stdout.splitlines()
+    assert len(lines) == 4
+    # Our depth guard, or PyYAML's own limit (6.0.4 and later): either way one clean line.
+    assert all("deep.yaml:" in line for line in lines)
+    assert all("nested more than" in line or "maximum nesting" in line for line in lines)
 
 
 def test_a_deep_but_harmless_note_still_reads(tmp_path: Path) -> None:
