@@ -23,10 +23,19 @@ from pathlib import Path
 
 RUN = Path(__file__).resolve().parent / "run.py"
 KEYS = [
-    ("typing_ms", "p50"), ("typing_ms", "p95"), ("fuzzy_ms", "p50"), ("fuzzy_ms", "p95"),
-    ("common_ms", "p95"), ("phrase_ms", "p95"), ("wildcard_ms", "p95"), ("scroll_ms", "max"),
-    ("query_page20_ms", "p95"), ("bookmark_ms", "p95"), ("note_ms", "p95"),
-    ("similar_ms", "p50"), ("peak_mb", None),
+    ("typing_ms", "p50"),
+    ("typing_ms", "p95"),
+    ("fuzzy_ms", "p50"),
+    ("fuzzy_ms", "p95"),
+    ("common_ms", "p95"),
+    ("phrase_ms", "p95"),
+    ("wildcard_ms", "p95"),
+    ("scroll_ms", "max"),
+    ("query_page20_ms", "p95"),
+    ("bookmark_ms", "p95"),
+    ("note_ms", "p95"),
+    ("similar_ms", "p50"),
+    ("peak_mb", None),
 ]
 
 
@@ -37,13 +46,18 @@ def child(src: str | None, mode: str, lib: Path) -> tuple[dict, float]:
     t = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, str(RUN), "--child", mode, str(lib)],
-        capture_output=True, text=True, env=env, check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
     )
     return json.loads(proc.stdout.strip().splitlines()[-1]), time.perf_counter() - t
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--a-src", help="PYTHONPATH for A (default: the installed tree)")
     ap.add_argument("--a-lib", type=Path, required=True)
     ap.add_argument("--b-src", help="PYTHONPATH for B (default: the installed tree)")
@@ -63,13 +77,19 @@ def main(argv: list[str] | None = None) -> int:
                 session["startup_s"] = statistics.median(starts)
                 got[name].append(session)
                 print(f"{name}: round done", file=sys.stderr, flush=True)
-    rows = [("start to first page (s)", "startup_s", None)] + [(f"{k} {q or ''}", k, q) for k, q in KEYS]
+    rows = [("start to first page (s)", "startup_s", None)] + [
+        (f"{k} {q or ''}", k, q) for k, q in KEYS
+    ]
     print("| what | A | B |\n|---|---:|---:|")
     for label, key, q in rows:
         cells = []
         for name in ("A", "B"):
             values = [r[key][q] if q else r[key] for r in got[name]]
-            cells.append(f"{statistics.median(values):,.2f}" if key == "startup_s" else f"{statistics.median(values):,.0f}")
+            cells.append(
+                f"{statistics.median(values):,.2f}"
+                if key == "startup_s"
+                else f"{statistics.median(values):,.0f}"
+            )
         print(f"| {label} | {cells[0]} | {cells[1]} |")
     if args.json:
         args.json.write_text(json.dumps(got, indent=1) + "\n")

@@ -202,7 +202,9 @@ def child_session(root: str) -> dict:
     # then pages at random depths (to the very end), since deep pages are the slow ones.
     total = lib.search("", limit=1).total
     offsets = list(range(0, min(total, 5000), 50))
-    offsets += sorted(rng.randrange(0, max(1, total - 50)) for _ in range(30)) + [max(0, total - 50)]
+    offsets += sorted(rng.randrange(0, max(1, total - 50)) for _ in range(30)) + [
+        max(0, total - 50)
+    ]
     scroll = [timed(lib.search, "", offset=o, limit=50) for o in offsets]
     out["scroll_ms"] = summary(scroll)
     # Relevance-sorted deep paging: a query's page 20.
@@ -210,12 +212,17 @@ def child_session(root: str) -> dict:
         [timed(lib.search, q, offset=950, limit=50) for q in ("model", "learning", "graph")]
     )
     # Saves: each is YAML write + index update; the next search must see it.
-    ids = [h.id for h in lib.search("", offset=rng.randrange(0, max(1, total - 300)), limit=300).hits]
+    ids = [
+        h.id for h in lib.search("", offset=rng.randrange(0, max(1, total - 300)), limit=300).hits
+    ]
     picks = rng.sample(ids, min(20, len(ids)))
     bookmark = [timed(lib.toggle_bookmark, pid) for pid in picks]
     after_save = [timed(lib.search, "is:bookmarked", limit=50) for _ in picks[:5]]
     bookmark += [timed(lib.toggle_bookmark, pid) for pid in picks]
-    note = [timed(lib.set_note, pid, f"benchmark note {i}\n\nsecond paragraph") for i, pid in enumerate(picks)]
+    note = [
+        timed(lib.set_note, pid, f"benchmark note {i}\n\nsecond paragraph")
+        for i, pid in enumerate(picks)
+    ]
     note += [timed(lib.set_note, pid, "") for pid in picks]
     out["bookmark_ms"] = summary(bookmark)
     out["note_ms"] = summary(note)
@@ -339,9 +346,17 @@ def table(results: list[dict], imported: dict | None) -> str:
         if "build" in r:
             b = r["build"]
             row(f"{size}: index build (full rebuild)", f"{b['index_rate']:,.0f} papers/s", "")
-        row(f"{size}: start to first page (200 rows)", f"{st['wall_s']['p50']:.2f} s", f"<= {t['startup_s']} s")
+        row(
+            f"{size}: start to first page (200 rows)",
+            f"{st['wall_s']['p50']:.2f} s",
+            f"<= {t['startup_s']} s",
+        )
         m = st["median_run"]
-        row(f"{size}:   import / open / first page", f"{m['import_s']:.2f}/{m['open_s']:.2f}/{m['first_page_s']:.2f} s", "")
+        row(
+            f"{size}:   import / open / first page",
+            f"{m['import_s']:.2f}/{m['open_s']:.2f}/{m['first_page_s']:.2f} s",
+            "",
+        )
         for key, what, target in (
             ("typing_ms", "typing, per keystroke p50/p95", f"p95 <= {t['typing_p95_ms']}"),
             ("fuzzy_ms", "misspelt / fuzzy p50/p95", f"p95 <= {t['fuzzy_p95_ms']}"),
@@ -357,7 +372,11 @@ def table(results: list[dict], imported: dict | None) -> str:
             v = s[key]
             extra = f"/{v['max']:.0f}" if key == "scroll_ms" else ""
             row(f"{size}: {what}", f"{v['p50']:.0f}/{v['p95']:.0f}{extra} ms", target)
-        row(f"{size}: session peak RSS (core only)", f"{s['peak_mb']:.0f} MB", f"<= {t['session_peak_mb']} MB")
+        row(
+            f"{size}: session peak RSS (core only)",
+            f"{s['peak_mb']:.0f} MB",
+            f"<= {t['session_peak_mb']} MB",
+        )
     if imported:
         row(
             f"import {imported['papers']:,} from a snapshot file",
@@ -366,14 +385,22 @@ def table(results: list[dict], imported: dict | None) -> str:
         )
         rss = imported["rss_mb_by_papers"]
         if rss:
-            row("  import RSS first -> last sample", f"{rss[0][1]:.0f} -> {rss[-1][1]:.0f} MB", "constant")
+            row(
+                "  import RSS first -> last sample",
+                f"{rss[0][1]:.0f} -> {rss[-1][1]:.0f} MB",
+                "constant",
+            )
     return "\n".join(rows)
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--sizes", default="10k,100k")
-    ap.add_argument("--with-1m", action="store_true", help="also the 1,000,000-paper library (slow)")
+    ap.add_argument(
+        "--with-1m", action="store_true", help="also the 1,000,000-paper library (slow)"
+    )
     ap.add_argument("--label", default="run", help="e.g. before / after, kept in the file name")
     ap.add_argument("--rebuild", action="store_true", help="regenerate the libraries")
     ap.add_argument("--no-import", action="store_true", help="skip the snapshot import benchmark")

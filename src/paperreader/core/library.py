@@ -462,4 +462,3 @@ def _chunks(items: Iterable[Record], size: int) -> Iterator[list[Record]]:
             chunk = []
     if chunk:
         yield chunk
-
