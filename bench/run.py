@@ -317,14 +317,14 @@ def run_size(label: str, size: str, rebuild: bool, say) -> dict:  # type: ignore
     return result
 
 
-def import_bench(say) -> dict:  # type: ignore[no-untyped-def]
+def import_bench(say, count: int = IMPORT_COUNT) -> dict:  # type: ignore[no-untyped-def]
     sys.path.insert(0, str(BENCH))
     from corpus import write_snapshot
 
-    snapshot = OUT / f"snapshot-{IMPORT_COUNT // 1000}k.jsonl"
+    snapshot = OUT / f"snapshot-{count // 1000}k.jsonl"
     if not snapshot.exists():
         say(f"writing {snapshot} ...")
-        write_snapshot(snapshot, IMPORT_COUNT, seed=2)
+        write_snapshot(snapshot, count, seed=2)
     say(f"importing {snapshot.name} ...")
     with tempfile.TemporaryDirectory(dir=OUT) as tmp:
         return child("import", str(Path(tmp) / "lib"), str(snapshot))
@@ -404,6 +404,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--label", default="run", help="e.g. before / after, kept in the file name")
     ap.add_argument("--rebuild", action="store_true", help="regenerate the libraries")
     ap.add_argument("--no-import", action="store_true", help="skip the snapshot import benchmark")
+    ap.add_argument(
+        "--import-lines",
+        type=int,
+        default=IMPORT_COUNT,
+        help="lines of the generated snapshot file to import (issue 4 quotes 100000)",
+    )
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
@@ -422,7 +428,7 @@ def main(argv: list[str] | None = None) -> int:
     info = machine()
     say(f"machine: {info}")
     stamp = date.today().isoformat()
-    imported = None if args.no_import else import_bench(say)
+    imported = None if args.no_import else import_bench(say, args.import_lines)
     results = []
     for size in sizes:
         r = run_size(args.label, size, args.rebuild, say)
