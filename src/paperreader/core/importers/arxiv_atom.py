@@ -22,7 +22,7 @@ from paperreader.core.importers._util import (
     read_whole,
     to_text,
 )
-from paperreader.core.importers.base import Record, Skipped, github_url
+from paperreader.core.importers.base import Record, Skipped, arxiv_urls, github_url
 from paperreader.core.models import Paper, normalise_arxiv_id, paper_id_for
 from paperreader.core.text import clean_line
 
@@ -187,6 +187,7 @@ def _paper(entry: ET.Element, raw_id: str, raw_title: str) -> Paper:
     published = parse_date(_text(entry, f"{ATOM}published")) or parse_date(
         _text(entry, f"{ATOM}updated")
     )
+    abs_url, pdf_url = arxiv_urls(arxiv_id)
     return Paper(
         id=paper_id_for(arxiv_id, doi, title),
         title=title,
@@ -195,8 +196,8 @@ def _paper(entry: ET.Element, raw_id: str, raw_title: str) -> Paper:
         published=published,
         arxiv_id=arxiv_id,
         doi=doi,
-        url=f"https://arxiv.org/abs/{arxiv_id}" if arxiv_id else links.get("abs"),
-        pdf_url=f"https://arxiv.org/pdf/{arxiv_id}" if arxiv_id else links.get("pdf"),
+        url=abs_url or links.get("abs"),
+        pdf_url=pdf_url or links.get("pdf"),
         code_url=github_url(comment) or github_url(abstract),
         categories=categories,
         venue=latex_line(_text(entry, f"{ARXIV}journal_ref")) or None,

@@ -21,7 +21,13 @@ from paperreader.core.importers._util import (
     parse_date,
     split_top_level,
 )
-from paperreader.core.importers.base import Record, Skipped, github_url
+from paperreader.core.importers.base import (
+    Record,
+    Skipped,
+    arxiv_urls,
+    first_json_object,
+    github_url,
+)
 from paperreader.core.models import Paper, normalise_arxiv_id, paper_id_for
 from paperreader.core.text import clean_line
 
@@ -30,14 +36,11 @@ DESCRIPTION = "arXiv metadata snapshot (Kaggle JSON Lines)"
 
 
 def detect(head: str, path: Path) -> bool:
-    first = head.lstrip().split("\n", 1)[0]
-    if not first.startswith("{"):
-        return False
-    try:
-        record = json.loads(first)
-    except ValueError:
-        return '"authors_parsed"' in first and '"versions"' in first
-    return isinstance(record, dict) and "id" in record and "authors_parsed" in record
+    record = first_json_object(head)
+    if record is None:  # a first line too long for the head: look for the snapshot's keys
+        first = head.lstrip().split("\n", 1)[0]
+        return first.startswith("{") and '"authors_parsed"' in first and '"versions"' in first
+    return "id" in record and "authors_parsed" in record
 
 
 def read(
@@ -150,6 +153,7 @@ def _paper(data: dict[str, Any], cats: list[str], published: date | None) -> Pap
         authors = _authors_from_text(_str(data.get("authors")))
     doi = clean_line(_str(data.get("doi"))).split(" ")[0] or None
     abstract = latex_para(_str(data.get("abstract")))
+    abs_url, pdf_url = arxiv_urls(arxiv_id)
     return Paper(
         id=paper_id_for(arxiv_id, doi, title),
         title=title,
@@ -158,8 +162,8 @@ def _paper(data: dict[str, Any], cats: list[str], published: date | None) -> Pap
         published=published,
         arxiv_id=arxiv_id,
         doi=doi,
-        url=f"https://arxiv.org/abs/{arxiv_id}" if arxiv_id else None,
-        pdf_url=f"https://arxiv.org/pdf/{arxiv_id}" if arxiv_id else None,
+        url=abs_url,
+        pdf_url=pdf_url,
         code_url=github_url(_str(data.get("comments"))) or github_url(abstract),
         categories=list(dict.fromkeys(clean_line(c) for c in cats if clean_line(c))),
         venue=latex_line(_str(data.get("journal-ref"))) or None,

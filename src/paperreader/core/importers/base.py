@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -40,6 +41,25 @@ class Importer(Protocol):
 
     def read(self, path: Path, **options: object) -> Iterator[Record]:
         """Yield a Paper per good record and a Skipped per bad one."""
+
+
+def first_json_object(head: str) -> dict[str, object] | None:
+    """The first line of a JSON Lines file as an object, or None: what JSONL formats detect on."""
+    first = head.lstrip().split("\n", 1)[0]
+    if not first.startswith("{"):
+        return None
+    try:
+        record = json.loads(first)
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def arxiv_urls(arxiv_id: str | None) -> tuple[str | None, str | None]:
+    """The abstract page and PDF of an arXiv paper (None, None without an id)."""
+    if not arxiv_id:
+        return None, None
+    return f"https://arxiv.org/abs/{arxiv_id}", f"https://arxiv.org/pdf/{arxiv_id}"
 
 
 def github_url(text: str) -> str | None:

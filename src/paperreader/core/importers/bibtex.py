@@ -32,7 +32,7 @@ from paperreader.core.importers._util import (
     to_text,
     year_from,
 )
-from paperreader.core.importers.base import Record, Skipped, github_url
+from paperreader.core.importers.base import Record, Skipped, arxiv_urls, github_url
 from paperreader.core.models import Paper, normalise_arxiv_id, paper_id_for
 
 NAME = "bibtex"
@@ -244,6 +244,7 @@ def entry_paper(entry: model.Entry, strings: dict[str, str]) -> Paper:
         None,
     )
     abstract = latex_para(fields.get("abstract"))
+    abs_url, pdf_url = arxiv_urls(arxiv_id)
     return Paper(
         id=paper_id_for(arxiv_id, doi, title),
         title=title,
@@ -252,8 +253,8 @@ def entry_paper(entry: model.Entry, strings: dict[str, str]) -> Paper:
         published=published,
         arxiv_id=arxiv_id,
         doi=doi,
-        url=url or (f"https://arxiv.org/abs/{arxiv_id}" if arxiv_id else None),
-        pdf_url=f"https://arxiv.org/pdf/{arxiv_id}" if arxiv_id else None,
+        url=url or abs_url,
+        pdf_url=pdf_url,
         code_url=github_url(url or "")
         or github_url(fields.get("note") or "")
         or github_url(abstract),

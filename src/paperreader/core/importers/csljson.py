@@ -20,7 +20,7 @@ from paperreader.core.importers._util import (
     safe_date,
     to_text,
 )
-from paperreader.core.importers.base import Record, Skipped, github_url
+from paperreader.core.importers.base import Record, Skipped, arxiv_urls, github_url
 from paperreader.core.models import Paper, normalise_arxiv_id, paper_id_for
 from paperreader.core.text import clean_line, decode_html
 
@@ -136,6 +136,7 @@ def _paper(item: object) -> Paper:
     keywords = [_html_line(k) for k in re.split(r"[,;]", _str(item.get("keyword")))]
     abstract = latex_para(decode_html(_str(item.get("abstract"))))
     venue = _html_line(item.get("container-title")) or None
+    abs_url, pdf_url = arxiv_urls(arxiv_id)
     return Paper(
         id=paper_id_for(arxiv_id, doi, title),
         title=title,
@@ -144,8 +145,8 @@ def _paper(item: object) -> Paper:
         published=_issued(item.get("issued")),
         arxiv_id=arxiv_id,
         doi=doi,
-        url=url or (f"https://arxiv.org/abs/{arxiv_id}" if arxiv_id else None),
-        pdf_url=f"https://arxiv.org/pdf/{arxiv_id}" if arxiv_id else None,
+        url=url or abs_url,
+        pdf_url=pdf_url,
         code_url=github_url(url or "") or github_url(abstract),
         keywords=list(dict.fromkeys(k for k in keywords if k)),
         venue=venue,

@@ -18,7 +18,7 @@ from paperreader.core.importers._util import (
     read_whole,
     to_text,
 )
-from paperreader.core.importers.base import Record, Skipped, github_url
+from paperreader.core.importers.base import Record, Skipped, arxiv_urls, github_url
 from paperreader.core.models import Paper, normalise_arxiv_id, paper_id_for
 from paperreader.core.text import clean_line
 
@@ -116,6 +116,7 @@ def _paper(item: object, here: str) -> Paper:
     ]
     code_url = _http_url(paper.get("githubRepo")) or github_url(abstract)
     project_url = _http_url(paper.get("projectPage"))
+    abs_url, pdf_url = arxiv_urls(arxiv_id)
     return Paper(
         id=paper_id_for(arxiv_id, None, title),
         title=title,
@@ -123,8 +124,8 @@ def _paper(item: object, here: str) -> Paper:
         abstract=abstract,
         published=published,
         arxiv_id=arxiv_id,
-        url=f"https://arxiv.org/abs/{arxiv_id}" if arxiv_id else None,
-        pdf_url=f"https://arxiv.org/pdf/{arxiv_id}" if arxiv_id else None,
+        url=abs_url,
+        pdf_url=pdf_url,
         code_url=code_url,
         project_url=project_url,
         keywords=list(dict.fromkeys(k for k in keywords if k)),

@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-from paperreader.core.importers.base import Record, Skipped
+from paperreader.core.importers.base import Record, Skipped, first_json_object
 from paperreader.core.models import Paper
 from paperreader.core.text import clean_line, clean_text
 
@@ -15,14 +15,8 @@ DESCRIPTION = "paperreader JSON Lines export"
 
 
 def detect(head: str, path: Path) -> bool:
-    first = head.lstrip().split("\n", 1)[0]
-    if not first.startswith("{"):
-        return False
-    try:
-        record = json.loads(first)
-    except ValueError:
-        return False
-    return isinstance(record, dict) and "id" in record and "title" in record and "source" in record
+    record = first_json_object(head)
+    return record is not None and {"id", "title", "source"} <= record.keys()
 
 
 def read(path: Path, **_: object) -> Iterator[Record]:
