@@ -53,6 +53,9 @@ from paperreader.core.models import Hit, Paper, ReadState, SearchResult, UserDat
 
 SCHEMA_VERSION = "4"
 DEFAULT_FIELDS = ["title", "abstract", "authors", "tags", "note", "ids"]
+# The as-you-type first pass: the short fields only (the long abstract and note fields cost
+# most of a typing search when common words must be scored there).
+QUICK_FIELDS = ["title", "authors", "tags", "ids"]
 FIELD_ALIASES = {
     "authors": ["author", "by"],
     "tags": ["tag"],
@@ -509,6 +512,7 @@ class SearchIndex:
         self._write_lock = threading.Lock()
         self._writes = _WriteQueue.for_path(self.path)
         self._parser = self._make_parser()
+        self._quick_parser = self._make_parser(QUICK_FIELDS)
 
     # -- opening -----------------------------------------------------------------------------
     def open(self) -> str | None:
@@ -691,52 +695,56 @@ class SearchIndex:
         }
 
     # -- searching ---------------------------------------------------------------------------
-    def _make_parser(self) -> MultifieldParser:
-        parser = MultifieldParser(DEFAULT_FIELDS, self.schema, group=OrGroup)
+    def _make_parser(self, fields: list[str] = DEFAULT_FIELDS) -> MultifieldParser:
+        parser = MultifieldParser(fields, self.schema, group=OrGroup)
         parser.add_plugin(FieldAliasPlugin(FIELD_ALIASES))
         parser.add_plugin(FuzzyTermPlugin())
         parser.add_plugin(GtLtPlugin())
         parser.add_plugin(DateParserPlugin(free=False))
         return parser
 
-    def parse(self, text: str, *, partial_last: bool = False) -> Q.Query:
+    def parse(self, text: str, *, partial_last: bool = False, quick: bool = False) -> Q.Query:
         """Parse the query language. Plain words are ORed with a bonus for matching more of
         them; a clause aimed at one field (`date:2024`, `author:smith`, `is:bookmarked`) must
-        hold, unless the user wrote their own AND / OR / NOT structure."""
+        hold, unless the user wrote their own AND / OR / NOT structure. `quick` looks for
+        words without a field in the short fields only (QUICK_FIELDS)."""
         text = rewrite_filters(text)
         clauses: list[str] = []
         if not _has_operators(text):
             clauses = [m.group(0) for m in _FIELDED.finditer(text)]
             text = _FIELDED.sub(" ", text)
-        parts = [self._parse_free(text, partial_last=partial_last)] if text.strip() else []
+        parts = (
+            [self._parse_free(text, partial_last=partial_last, quick=quick)] if text.strip() else []
+        )
         parts += [self._parse_text(clause) for clause in clauses]
         if not parts:
             return Q.Every()
         return parts[0] if len(parts) == 1 else Q.And(parts)
 
-    def _parse_text(self, text: str) -> Q.Query:
+    def _parse_text(self, text: str, *, quick: bool = False) -> Q.Query:
         try:
-            query = self._parser.parse(text)
+            query = (self._quick_parser if quick else self._parser).parse(text)
         except Exception as exc:
             raise QueryError(f"cannot read the query {text!r}: {exc}") from None
         if query is Q.NullQuery or isinstance(query, type(Q.NullQuery)):
             return Q.Every()
         return query.accept(self._bound_expansions).accept(_not_excludes)
 
-    def _parse_free(self, text: str, *, partial_last: bool) -> Q.Query:
-        query = self._parse_text(text)
+    def _parse_free(self, text: str, *, partial_last: bool, quick: bool = False) -> Q.Query:
+        query = self._parse_text(text, quick=quick)
+        long_fields = ("title",) if quick else ("title", "abstract")
         extras: list[Q.Query] = []
         words = [w for w in _PLAIN_WORD.findall(text) if w.lower() not in _OPERATORS]
         # Joined words: "flash attention" also finds "FlashAttention".
         for a, b in zip(words, words[1:], strict=False):
             joined = self._analyse(a + b)
             if joined:
-                extras.extend(Q.Term(f, joined[0]) for f in ("title", "abstract"))
+                extras.extend(Q.Term(f, joined[0]) for f in long_fields)
         stripped = text.rstrip()
         if partial_last and words and stripped == text and stripped.endswith(words[-1]):
             last = words[-1].lower()
             if len(last) >= 2:
-                extras.extend(BoundedPrefix(f, last, boost=0.9) for f in ("title", "abstract"))
+                extras.extend(BoundedPrefix(f, last, boost=0.9) for f in long_fields)
         if extras and not _has_operators(text):
             query = Q.Or([query, *extras])
         return query
@@ -768,14 +776,17 @@ class SearchIndex:
         filter_text: str = "",
         partial_last: bool = False,
         correct: bool = True,
+        quick: bool = False,
     ) -> SearchResult:
+        """`quick`: the as-you-type first pass, over the short fields, without did-you-mean;
+        filters and fielded clauses apply as usual."""
         started = time.perf_counter()
         searcher = self.searcher()
         text = text.strip()
-        query = self.parse(text, partial_last=partial_last) if text else Q.Every()
+        query = self.parse(text, partial_last=partial_last, quick=quick) if text else Q.Every()
         suggestion = None
         corrected = False
-        if correct and text:
+        if correct and text and not quick:
             suggestion = self.correction(text, skip_last=partial_last)
             if suggestion:
                 query = self.parse(suggestion, partial_last=partial_last)

@@ -241,7 +241,10 @@ class Library:
         view: str | None = None,
         partial_last: bool = False,
         correct: bool = True,
+        quick: bool = False,
     ) -> SearchResult:
+        """`quick`: a fast first pass while typing (title, authors, tags and ids only; no
+        did-you-mean); the full search then refines it."""
         if len(query) > MAX_QUERY:  # a pasted page as a query costs seconds per keystroke
             raise QueryError(f"the query is {len(query)} characters long; at most {MAX_QUERY}")
         # Lone surrogates (from a broken paste or terminal) cannot be index terms: drop them.
@@ -256,6 +259,7 @@ class Library:
             filter_text=view_filter(view),
             partial_last=partial_last,
             correct=correct,
+            quick=quick,
         )
 
     def _newest(self, offset: int, limit: int) -> SearchResult:
