@@ -22,7 +22,7 @@ from textual.containers import Container, Horizontal
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Input, OptionList, Static
-from textual.worker import get_current_worker
+from textual.worker import Worker, get_current_worker
 
 from paperreader.core.errors import PaperreaderError, StoreError
 from paperreader.core.library import Library
@@ -43,6 +43,9 @@ from paperreader.ui.widgets.search_input import SearchInput
 from paperreader.ui.widgets.task_bar import TaskBar
 
 DEBOUNCE = 0.15  # seconds of quiet typing before a search runs
+# While typing, a quick search (short fields only) shows first; the full search replaces it
+# after this many seconds with no newer keystroke.
+REFINE_DELAY = 0.3
 DETAIL_DELAY = 0.04  # seconds the cursor rests on a row before the detail pane is redrawn
 SORTS = ("relevance", "newest", "oldest", "title")
 BASE_VIEWS = [
@@ -192,11 +195,32 @@ class MainScreen(Screen[None]):
         worker = get_current_worker()
         if delay:
             time.sleep(delay)  # a newer keystroke cancels this worker meanwhile: a debounce
+        # Typing: a quick pass over the short fields first, then (if no newer keystroke came
+        # within REFINE_DELAY) the full search, which keeps the cursor's paper.
+        progressive = query.partial and bool(query.text.strip())
+        if progressive:
+            quick = replace(query, quick=True)
+            if not self._run_search(worker, quick, keep_cursor, seq, refining=True):
+                return
+            time.sleep(REFINE_DELAY)  # a newer keystroke cancels this worker meanwhile
+        self._run_search(worker, query, keep_cursor, seq, refined=progressive)
+
+    def _run_search(
+        self,
+        worker: Worker[None],
+        query: ListQuery,
+        keep_cursor: bool,
+        seq: int,
+        *,
+        refining: bool = False,
+        refined: bool = False,
+    ) -> bool:
+        """One search of `_search`'s thread; False if it failed or went stale."""
         # One search at a time: a thread cannot be stopped, so searches a newer keystroke made
         # stale are skipped here instead of running alongside (and slowing) the newest one.
         with self._search_lock:
             if worker.is_cancelled:
-                return
+                return False
             try:
                 result = self.library.search(
                     query.text,
@@ -204,16 +228,21 @@ class MainScreen(Screen[None]):
                     sort=query.sort,
                     view=query.view,
                     partial_last=query.partial,
+                    quick=query.quick,
                 )
             except PaperreaderError as exc:
                 if not worker.is_cancelled:
                     self.app.call_from_thread(self._search_failed, seq, query, str(exc))
-                return
+                return False
             except Exception as exc:  # a bug must cost one search, never the session
                 self.app.call_from_thread(self._search_failed, seq, query, unexpected(exc))
-                return
-        if not worker.is_cancelled:
-            self.app.call_from_thread(self._show_result, seq, query, result, keep_cursor)
+                return False
+        if worker.is_cancelled:
+            return False
+        self.app.call_from_thread(
+            self._show_result, seq, query, result, keep_cursor, refining, refined
+        )
+        return True
 
     def _search_failed(self, seq: int, query: ListQuery, message: str) -> None:
         self._release_keys(seq)
@@ -229,7 +258,15 @@ class MainScreen(Screen[None]):
         status.update(Text("query error", style="bold"))
         self._set_suggestion(Text(f"⚠ {strip_controls(message)}"), error=True)
 
-    def _show_result(self, seq: int, query: ListQuery, result: SearchResult, keep: bool) -> None:
+    def _show_result(
+        self,
+        seq: int,
+        query: ListQuery,
+        result: SearchResult,
+        keep: bool,
+        refining: bool = False,
+        refined: bool = False,
+    ) -> None:
         if seq < self._shown_seq:
             self._release_keys(seq)
             return
@@ -244,6 +281,15 @@ class MainScreen(Screen[None]):
         )
         # Later pages must come from the same search as page 0: the corrected query, if any.
         paged = replace(query, text=result.suggestion) if result.corrected else query
+        if refined and not keep:
+            # The full search replaces the quick one: the cursor stays on its paper if that
+            # is still on page 0, else goes to the top.
+            current = paper_list.current
+            ids = [hit.id for hit in result.hits]
+            row = ids.index(current.id) if current and current.id in ids else 0
+            if row:
+                paper_list.cursor = row
+                keep = True
         paper_list.load(paged, result, keep_cursor=keep)
         status = self.query_one("#search-status", Static)
         status.remove_class("-error")
@@ -251,6 +297,8 @@ class MainScreen(Screen[None]):
         count = f"{result.total:,} {noun}{'' if result.total == 1 else 's'}"
         if self.show_timing:
             count += f" · {result.elapsed_ms:.0f} ms"
+        if refining:
+            count += " · refining…"
         status.update(count)
         if result.suggestion:
             hint = Text("Did you mean ")
