@@ -865,7 +865,9 @@ class SearchIndex:
             words.pop()
         for m in reversed(words):
             word = m.group(1)
-            if word.lower() in _OPERATORS or len(word) < 3:
+            # No real word is over 40 letters, and a Levenshtein automaton for a pasted
+            # 1,000-letter "word" costs a third of a second.
+            if word.lower() in _OPERATORS or not 3 <= len(word) <= 40:
                 continue
             if self._known(reader, word):
                 continue
