@@ -73,11 +73,8 @@ def _hit_line(hit: Hit) -> str:
 
 # -- commands ------------------------------------------------------------------------------------
 def cmd_tui(args: argparse.Namespace) -> int:
-    try:
-        from paperreader.ui.app import run_tui
-    except ImportError:  # the reader is optional while it is being built
-        build_parser().print_help()
-        return 0
+    from paperreader.ui.app import run_tui  # Textual loads only for the reader
+
     return run_tui(library_dir(args.library))
 
 
