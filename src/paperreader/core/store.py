@@ -28,7 +28,7 @@ from paperreader.core.fsutil import TEMP_MARK, atomic_write, remove_stale_temps
 from paperreader.core.models import Note, ReadState, UserData
 from paperreader.core.text import clean_line
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
@@ -108,7 +108,7 @@ def _check_depth(text: str, path: Path) -> None:
         return  # every level needs one of these characters: this file cannot be that deep
     depth = 0
     try:
-        for event in yaml.parse(text, Loader=_Loader):
+        for event in yaml.parse(text, Loader=_SafeLoader):
             if isinstance(event, _OPEN):
                 depth += 1
                 if depth > MAX_DEPTH:
@@ -134,7 +134,7 @@ def _parse(text: str, path: Path) -> tuple[UserData, dict[str, Any]]:
     """The paper's data plus the top-level keys paperreader does not know (kept on save)."""
     _check_depth(text, path)
     try:
-        data = yaml.load(text, Loader=_Loader)  # the safe loader: no python/* tags
+        data = yaml.load(text, Loader=_SafeLoader)  # the safe loader: no python/* tags
     except yaml.MarkedYAMLError as exc:
         raise StoreError(_mark(exc, path)) from None
     except (yaml.YAMLError, RecursionError, MemoryError) as exc:
