@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from typing import Any
 
 from paperreader.core.errors import ImportFailure
 from paperreader.core.importers.base import MAX_WHOLE_FILE
@@ -41,6 +43,17 @@ def first_line(message: object, limit: int = 200) -> str:
     """An exception or message as one short line."""
     text = str(message).strip().split("\n", 1)[0]
     return clean_line(text)[:limit] or type(message).__name__
+
+
+def load_json(data: bytes | str, where: str) -> Any:
+    """A whole JSON document; ImportFailure (one line naming `where`) when empty or invalid."""
+    text = to_text(data)
+    if not text.strip():
+        raise ImportFailure(f"{where}: the file is empty")
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise ImportFailure(f"{where}: not valid JSON ({first_line(exc)})") from None
 
 
 # --- LaTeX -----------------------------------------------------------------------------------
@@ -252,10 +265,12 @@ def is_braced(text: str) -> bool:
     return depth == 0
 
 
-def split_top_level(text: str, sep: str) -> list[str]:
-    """`text` split on `sep` where it is outside braces."""
+def split_top_level(text: str, sep: str, *, quotes: bool = False) -> list[str]:
+    """`text` split on `sep` where it is outside braces (and, with `quotes`, outside a
+    top-level "quoted" string, as in a BibTeX `#` concatenation)."""
     out: list[str] = []
     depth = 0
+    quoted = False
     start = 0
     i = 0
     while i < len(text):
@@ -267,7 +282,9 @@ def split_top_level(text: str, sep: str) -> list[str]:
             depth += 1
         elif ch == "}":
             depth = max(0, depth - 1)
-        elif depth == 0 and text.startswith(sep, i):
+        elif quotes and ch == '"' and depth == 0:
+            quoted = not quoted
+        elif depth == 0 and not quoted and text.startswith(sep, i):
             out.append(text[start:i])
             i += len(sep)
             start = i

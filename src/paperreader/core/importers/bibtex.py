@@ -29,6 +29,7 @@ from paperreader.core.importers._util import (
     parse_date,
     read_whole,
     safe_date,
+    split_top_level,
     to_text,
     year_from,
 )
@@ -122,33 +123,10 @@ def _raw_key(raw: str | None) -> str:
     return m.group(1) if m else "?"
 
 
-def _split_concat(raw: str) -> list[str]:
-    """A field value split on `#` outside braces and quotes."""
-    pieces, depth, quoted, start = [], 0, False, 0
-    i = 0
-    while i < len(raw):
-        ch = raw[i]
-        if ch == "\\":
-            i += 2
-            continue
-        if ch == "{":
-            depth += 1
-        elif ch == "}":
-            depth = max(0, depth - 1)
-        elif ch == '"' and depth == 0:
-            quoted = not quoted
-        elif ch == "#" and depth == 0 and not quoted:
-            pieces.append(raw[start:i])
-            start = i + 1
-        i += 1
-    pieces.append(raw[start:])
-    return pieces
-
-
 def resolve_value(raw: str, strings: dict[str, str]) -> str:
     """The value as written, with macros substituted, pieces joined, outer delimiters removed."""
     out = []
-    for piece in _split_concat(raw):
+    for piece in split_top_level(raw, "#", quotes=True):
         piece = piece.strip()
         if len(piece) >= 2 and (
             (piece[0] == "{" and piece[-1] == "}") or (piece[0] == '"' and piece[-1] == '"')

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from datetime import date
@@ -15,10 +14,10 @@ from paperreader.core.importers._util import (
     first_line,
     latex_line,
     latex_para,
+    load_json,
     parse_date,
     read_whole,
     safe_date,
-    to_text,
 )
 from paperreader.core.importers.base import Record, Skipped, arxiv_urls, github_url
 from paperreader.core.models import Paper, normalise_arxiv_id, paper_id_for
@@ -41,13 +40,7 @@ def read(path: Path, **_: object) -> Iterator[Record]:
 
 
 def parse(data: bytes | str, where: str = "<csl-json>") -> Iterator[Record]:
-    text = to_text(data)
-    if not text.strip():
-        raise ImportFailure(f"{where}: the file is empty")
-    try:
-        doc = json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        raise ImportFailure(f"{where}: not valid JSON ({first_line(exc)})") from None
+    doc = load_json(data, where)
     if isinstance(doc, dict):
         items = doc.get("items") if isinstance(doc.get("items"), list) else [doc]
     elif isinstance(doc, list):

@@ -3,7 +3,6 @@ paper object as `/api/papers/<id>` returns it."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,9 +13,9 @@ from paperreader.core.importers._util import (
     first_line,
     latex_line,
     latex_para,
+    load_json,
     parse_date,
     read_whole,
-    to_text,
 )
 from paperreader.core.importers.base import Record, Skipped, arxiv_urls, github_url
 from paperreader.core.models import Paper, normalise_arxiv_id, paper_id_for
@@ -44,13 +43,7 @@ def parse(data: bytes | str, where: str = "<data>") -> Iterator[Record]:
 
 
 def _items(data: bytes | str, where: str) -> list[Any]:
-    text = to_text(data)
-    if not text.strip():
-        raise ImportFailure(f"{where}: the file is empty")
-    try:
-        doc = json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        raise ImportFailure(f"{where}: not valid JSON ({first_line(exc)})") from None
+    doc = load_json(data, where)
     if isinstance(doc, dict):
         if "error" in doc and "title" not in doc and "paper" not in doc:
             raise ImportFailure(f"{where}: the API answered an error: {first_line(doc['error'])}")
