@@ -121,22 +121,17 @@ def escape(text: str) -> str:
     BibTeX counts escaped braces too, so `\\{` and `\\}` are used only when they pair up;
     otherwise braces are written as `\\textbraceleft{}` and `\\textbraceright{}`."""
     parts = _MATH.split(text or "")
-    out = []
-    for i, part in enumerate(parts):
-        if i % 2 and _balanced(part) and not part.endswith("\\$"):
-            out.append(part)
-        else:
-            out.append(_TEXT_SPECIAL.sub(lambda m: _TEXT_ESCAPES[m.group(0)], part))
-    result = "".join(out)
-    if _balanced(result):
-        return result
-    out = []
-    for i, part in enumerate(parts):
-        if i % 2 and _balanced(part) and not part.endswith("\\$"):
-            out.append(part)
-        else:
-            out.append(_TEXT_SPECIAL.sub(lambda m: _UNPAIRED_ESCAPES[m.group(0)], part))
-    return "".join(out)
+
+    def render(escapes: dict[str, str]) -> str:
+        return "".join(
+            part
+            if i % 2 and _balanced(part) and not part.endswith("\\$")
+            else _TEXT_SPECIAL.sub(lambda m: escapes[m.group(0)], part)
+            for i, part in enumerate(parts)
+        )
+
+    result = render(_TEXT_ESCAPES)
+    return result if _balanced(result) else render(_UNPAIRED_ESCAPES)
 
 
 def _escape_url(url: str) -> str:
