@@ -374,6 +374,10 @@ class Corpus:
         self.title_chain = _bigrams(p.title for p in self.sample)
         self.title_starts = [t.split()[0] for t in (p.title for p in self.sample) if t.split()]
         self.rare = _pseudo_words(rng, self.chain, rare_words)
+        # The sample's own system names (TEMPI, VBench++, ...) are swapped for made-up ones as
+        # the chains produce them: copied into thousands of papers they stopped being the
+        # rare, telling words a known-item search for the sample paper relies on.
+        self.names = _sample_names(self.sample)
         self.cats = [c for c, w in CATEGORIES for _ in range(w)]
         # arXiv's yearly volume grows: weight recent years more (roughly 2x every 6 years).
         self.years = list(range(2007, 2027))
@@ -425,7 +429,7 @@ class Corpus:
             words.append(name[:1].upper() + name[1:] + ":")
         word = rng.choice(self.title_starts)
         for _ in range(rng.randint(5, 13)):
-            words.append(word)
+            words.append(self._unnamed(word, rng))
             nexts = self.title_chain.get(word)
             if not nexts:
                 break
@@ -433,6 +437,12 @@ class Corpus:
         if rng.random() < 0.3:
             words.insert(rng.randrange(1, len(words) + 1), self._rare(rng))
         return " ".join(words).rstrip(":,;")
+
+    def _unnamed(self, word: str, rng: random.Random) -> str:
+        core = word.strip(_PUNCT)
+        if core not in self.names:
+            return word
+        return word.replace(core, self._rare(rng), 1)
 
     def _author(self, rng: random.Random) -> str:
         # Zipf-ish surnames: a few very prolific authors, many rare ones.
@@ -449,7 +459,7 @@ class Corpus:
         size = 0
         word = rng.choice(self.starts)
         while True:
-            token = word if rng.random() > 0.025 else self._rare(rng)
+            token = self._unnamed(word, rng) if rng.random() > 0.025 else self._rare(rng)
             out.append(token)
             size += len(token) + 1
             if size >= target and word.endswith("."):
@@ -485,6 +495,31 @@ class Corpus:
             seen.add(paper.id)
             yield paper
             produced += 1
+
+
+_PUNCT = ".,;:()[]\"'"
+
+
+def _sample_names(sample: list[Paper]) -> set[str]:
+    """Name-like words (inner capitals or digits: TEMPI, FlashAttention-2, VBench++; or
+    capitalised and never written in lower case) of at most two sample papers; common
+    acronyms (LLMs, GPU) are vocabulary and stay."""
+    papers_with: dict[str, int] = defaultdict(int)
+    for paper in sample:
+        text = f"{paper.title} {paper.abstract}"
+        for word in {token.strip(_PUNCT) for token in _TOKEN.findall(text)}:
+            papers_with[word] += 1
+    lower = {word.lower() for word in papers_with if word.islower()}
+    return {
+        word
+        for word, count in papers_with.items()
+        if count <= 2
+        and (
+            any(c.isupper() for c in word[1:])
+            or any(c.isdigit() for c in word)
+            or (word[:1].isupper() and word.lower() not in lower)  # Superpipeline
+        )
+    }
 
 
 def _bump(arxiv_id: str, seen: set[str]) -> str:
