@@ -9,18 +9,21 @@ from __future__ import annotations
 import atexit
 import contextlib
 import functools
+import heapq
 import math
 import os
 import re
 import shutil
 import threading
 import time
+import weakref
 from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from itertools import chain, islice
 from pathlib import Path
 
+import numpy as np
 from whoosh import index as whoosh_index
 from whoosh import query as Q
 from whoosh.analysis import (
@@ -31,7 +34,7 @@ from whoosh.analysis import (
     StemFilter,
     StopFilter,
 )
-from whoosh.codec.whoosh3 import W3LeafMatcher, W3PerDocReader
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, W3PerDocReader, _lenfield
 from whoosh.collectors import TopCollector
 from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.filedb.compound import CompoundStorage
@@ -47,15 +50,14 @@ from whoosh.qparser import (
 from whoosh.qparser.dateparse import DateParserPlugin
 from whoosh.reading import MultiReader, TermNotFound
 from whoosh.support.charset import accent_map
+from whoosh.util.numeric import byte_to_length
 
+from paperreader.core import scoring
 from paperreader.core.errors import PaperreaderError, QueryError
 from paperreader.core.models import Hit, Paper, ReadState, SearchResult, UserData, normalise_title
 
 SCHEMA_VERSION = "4"
 DEFAULT_FIELDS = ["title", "abstract", "authors", "tags", "note", "ids"]
-# The as-you-type first pass: the short fields only (the long abstract and note fields cost
-# most of a typing search when common words must be scored there).
-QUICK_FIELDS = ["title", "authors", "tags", "ids"]
 FIELD_ALIASES = {
     "authors": ["author", "by"],
     "tags": ["tag"],
@@ -227,16 +229,25 @@ def document(paper: Paper, user: UserData | None) -> dict[str, object]:
     return doc
 
 
+# Term expansions by reader (a reader's terms never change; a new reader starts afresh).
+_EXPANSIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 class _Bounded:
     """Mixin: expand to the most frequent matching terms only, ORed with a preloading matcher."""
 
     def _btexts(self, ixreader):  # type: ignore[no-untyped-def]
-        # Asked for by the matcher, the count and the highlights: expand once per reader.
-        cache = self.__dict__.setdefault("_expansions", {})
-        key = id(ixreader)
+        # Asked for by the plan, the matcher and the highlights, and again at each keystroke
+        # for the words already typed: expand once per reader and query term.
+        cache = _EXPANSIONS.setdefault(ixreader, {})
+        key = self._cache_key()
         if key not in cache:
-            cache[key] = (ixreader, self._expand(ixreader))  # the reader kept: ids stay unique
-        return cache[key][1]
+            cache[key] = self._expand(ixreader)
+        return cache[key]
+
+    def _cache_key(self) -> tuple:
+        q = self  # a Prefix or a FuzzyTerm
+        return (type(q), q.field(), q.text, getattr(q, "maxdist", 0), getattr(q, "prefixlength", 0))  # type: ignore[attr-defined]
 
     def _expand(self, ixreader):  # type: ignore[no-untyped-def]
         scanned = islice(super()._btexts(ixreader), MAX_SCANNED_TERMS)  # type: ignore[misc]
@@ -262,6 +273,13 @@ class BoundedPrefix(_Bounded, Q.Prefix):
     as rare as all its expansions together), as Lucene does. Scoring every posting of up to
     64 expansions in Python was most of an as-you-type search (`la` at 100,000 papers), and
     a constant lets top-N pruning skip the prefix's postings once it cannot matter."""
+
+    def _expand(self, ixreader):  # type: ignore[no-untyped-def]
+        # The term table gives each word's document count as it is walked: no second look-up.
+        field = self.field()
+        scanned = islice(ixreader.iter_prefix(field, self.text), MAX_SCANNED_TERMS)
+        ranked = heapq.nlargest(MAX_EXPANSIONS, ((ti.doc_frequency(), t) for t, ti in scanned))
+        return [field_text for _, field_text in ranked]
 
     def matcher(self, searcher, context=None):  # type: ignore[no-untyped-def]
         from whoosh import matching
@@ -329,20 +347,28 @@ class _ConstantMatcher(ListMatcher):
 
 
 class BoundedFuzzy(_Bounded, Q.FuzzyTerm):
-    """Fuzzy match on the words as written, then search their stems: `splattin~` must reach
-    "splatting", whose indexed stem "splat" is too far from "splattin" to match directly."""
+    """`word~`: the words within the edit distance of the word as written, searched by their
+    stems. The parser hands over the stem ("transformer~" arrives as "transform"), but in a
+    field with spelling words Whoosh compares with those unstemmed words, and "transform"
+    is no title word; so the word as written is kept (`word`) and compared instead."""
 
-    def _btexts(self, ixreader):  # type: ignore[no-untyped-def]
+    def __init__(self, *args, word: str | None = None, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.word = word or self.text
+
+    def _cache_key(self) -> tuple:
+        return (*super()._cache_key(), self.word)
+
+    def _expand(self, ixreader):  # type: ignore[no-untyped-def]
         field = self.field()
-        found = set(super()._btexts(ixreader))
-        spelling = "spell_" + field
-        if spelling in ixreader.schema:
-            words = islice(
-                ixreader.terms_within(spelling, self.text, self.maxdist, prefix=self.prefixlength),
-                MAX_EXPANSIONS,
-            )
-            for word in words:
-                found.update(t.text.encode("utf-8") for t in TEXT_ANALYZER(word))
+        if not getattr(ixreader.schema[field], "spelling", False):  # names, tags, ids, notes
+            return super()._expand(ixreader)
+        words = ixreader.terms_within(field, self.word, self.maxdist, prefix=self.prefixlength)
+        found = {
+            t.text.encode("utf-8")
+            for w in islice(words, MAX_SCANNED_TERMS)
+            for t in TEXT_ANALYZER(w)
+        }
         return sorted(found, key=lambda t: -ixreader.doc_frequency(field, t))[:MAX_EXPANSIONS]
 
 
@@ -361,6 +387,7 @@ _FILTER_WORDS = {
 _FILTER_RE = re.compile(r"(?<![\w:])(?:is|has):\w+", re.I)
 _PLAIN_WORD = re.compile(r"""(?<![\w:"*~'-])([^\W\d_][\w'-]*)(?![\w:*~])""")
 _OPERATORS = {"and", "or", "not", "to"}
+_FUZZY_WORD = re.compile(r"(\w+)~")
 _FIELDED = re.compile(r'(?<![^\s(])\w+:(?:"[^"]*"|\[[^\]]*\]|\{[^}]*\}|[^\s()]+)')
 _SORT_FACETS = {"newest": ("date", True), "oldest": ("date", False), "title": ("title_sort", False)}
 
@@ -512,7 +539,6 @@ class SearchIndex:
         self._write_lock = threading.Lock()
         self._writes = _WriteQueue.for_path(self.path)
         self._parser = self._make_parser()
-        self._quick_parser = self._make_parser(QUICK_FIELDS)
 
     # -- opening -----------------------------------------------------------------------------
     def open(self) -> str | None:
@@ -694,6 +720,33 @@ class SearchIndex:
             if reader.doc_frequency("tags", t)
         }
 
+    # -- warming -----------------------------------------------------------------------------
+    @_guarded
+    def warm(self, budget: int | None = None, should_stop: Callable[[], bool] | None = None) -> int:
+        """Decode the postings of the most common title and abstract words into the search
+        cache, most common first, until `budget` bytes: those are the words whose first
+        search would cost tens of milliseconds (rare words decode in well under one). Meant
+        for a background thread once the reader shows its first screen; returns the bytes."""
+        budget = WARM_BYTES if budget is None else budget
+        searcher = self.searcher()
+        reader = searcher.reader()
+        sources = _sources(searcher)
+        common: list[tuple[int, str, bytes]] = []
+        for field in ("title", "abstract"):
+            if field in reader.schema and reader.field_length(field):
+                found = ((ti.doc_frequency(), field, text) for text, ti in reader.iter_field(field))
+                common.extend(heapq.nlargest(WARM_TERMS, found))
+        common.sort(reverse=True)
+        used = 0
+        for df, field, text in common:
+            if used >= budget or df < WARM_MIN_DF or (should_stop and should_stop()):
+                break
+            for src in sources:
+                ids, weights = src.postings(field, text)
+                used += ids.nbytes + weights.nbytes
+            time.sleep(0)  # let the reader's own threads in between words
+        return used
+
     # -- searching ---------------------------------------------------------------------------
     def _make_parser(self, fields: list[str] = DEFAULT_FIELDS) -> MultifieldParser:
         parser = MultifieldParser(fields, self.schema, group=OrGroup)
@@ -703,36 +756,39 @@ class SearchIndex:
         parser.add_plugin(DateParserPlugin(free=False))
         return parser
 
-    def parse(self, text: str, *, partial_last: bool = False, quick: bool = False) -> Q.Query:
+    def parse(self, text: str, *, partial_last: bool = False) -> Q.Query:
         """Parse the query language. Plain words are ORed with a bonus for matching more of
         them; a clause aimed at one field (`date:2024`, `author:smith`, `is:bookmarked`) must
-        hold, unless the user wrote their own AND / OR / NOT structure. `quick` looks for
-        words without a field in the short fields only (QUICK_FIELDS)."""
+        hold, unless the user wrote their own AND / OR / NOT structure."""
         text = rewrite_filters(text)
         clauses: list[str] = []
         if not _has_operators(text):
             clauses = [m.group(0) for m in _FIELDED.finditer(text)]
             text = _FIELDED.sub(" ", text)
-        parts = (
-            [self._parse_free(text, partial_last=partial_last, quick=quick)] if text.strip() else []
-        )
+        parts = [self._parse_free(text, partial_last=partial_last)] if text.strip() else []
         parts += [self._parse_text(clause) for clause in clauses]
         if not parts:
             return Q.Every()
         return parts[0] if len(parts) == 1 else Q.And(parts)
 
-    def _parse_text(self, text: str, *, quick: bool = False) -> Q.Query:
+    def _parse_text(self, text: str) -> Q.Query:
         try:
-            query = (self._quick_parser if quick else self._parser).parse(text)
+            query = self._parser.parse(text)
         except Exception as exc:
             raise QueryError(f"cannot read the query {text!r}: {exc}") from None
         if query is Q.NullQuery or isinstance(query, type(Q.NullQuery)):
             return Q.Every()
-        return query.accept(self._bound_expansions).accept(_not_excludes)
+        # The words written before `~`, by their analysed form (see BoundedFuzzy).
+        written = {}
+        for m in _FUZZY_WORD.finditer(text):
+            for stem in self._analyse(m.group(1)):
+                written[stem] = m.group(1).lower()
+        bound = functools.partial(self._bound_expansions, written=written)
+        return query.accept(bound).accept(_not_excludes)
 
-    def _parse_free(self, text: str, *, partial_last: bool, quick: bool = False) -> Q.Query:
-        query = self._parse_text(text, quick=quick)
-        long_fields = ("title",) if quick else ("title", "abstract")
+    def _parse_free(self, text: str, *, partial_last: bool) -> Q.Query:
+        query = self._parse_text(text)
+        long_fields = ("title", "abstract")
         extras: list[Q.Query] = []
         words = [w for w in _PLAIN_WORD.findall(text) if w.lower() not in _OPERATORS]
         # Joined words: "flash attention" also finds "FlashAttention".
@@ -749,7 +805,7 @@ class SearchIndex:
             query = Q.Or([query, *extras])
         return query
 
-    def _bound_expansions(self, q: Q.Query) -> Q.Query:
+    def _bound_expansions(self, q: Q.Query, written: dict[str, str]) -> Q.Query:
         if type(q) is Q.Prefix:
             return BoundedPrefix(q.fieldname, q.text, boost=q.boost)
         if type(q) is Q.FuzzyTerm:
@@ -759,6 +815,7 @@ class SearchIndex:
                 boost=q.boost,
                 maxdist=min(q.maxdist, MAX_FUZZY_DISTANCE),
                 prefixlength=q.prefixlength,
+                word=written.get(q.text),
             )
         return q
 
@@ -776,17 +833,14 @@ class SearchIndex:
         filter_text: str = "",
         partial_last: bool = False,
         correct: bool = True,
-        quick: bool = False,
     ) -> SearchResult:
-        """`quick`: the as-you-type first pass, over the short fields, without did-you-mean;
-        filters and fielded clauses apply as usual."""
         started = time.perf_counter()
         searcher = self.searcher()
         text = text.strip()
-        query = self.parse(text, partial_last=partial_last, quick=quick) if text else Q.Every()
+        query = self.parse(text, partial_last=partial_last) if text else Q.Every()
         suggestion = None
         corrected = False
-        if correct and text and not quick:
+        if correct and text:
             suggestion = self.correction(text, skip_last=partial_last)
             if suggestion:
                 query = self.parse(suggestion, partial_last=partial_last)
@@ -797,33 +851,19 @@ class SearchIndex:
             raise QueryError(f"unknown sort {sort!r}; known: {', '.join(SORTS)}")
         if sort == "relevance" and isinstance(query, Q.Every):
             sort = "newest"  # nothing to rank by: newest first
-        facet = _SORT_FACETS.get(sort)
         try:
-            if facet:
-                results = searcher.search(
-                    query, limit=offset + limit, sortedby=facet[0], reverse=facet[1]
-                )
-            elif isinstance(query, Q.And):
-                # With a required clause (a view, `is:`, a fielded clause) Whoosh's top-N
-                # pruning returned lower-scoring papers than the true top N: score every
-                # match once, counting as it goes (no second pass for the exact total).
-                collector = TopCollector(limit=offset + limit, usequality=False, replace=0)
-                searcher.search_with_collector(query, collector)
-                results = collector.results()
-            else:
-                # Plain words: pruned top N, then a counting pass for the exact total; at
-                # 100,000 papers that is 2-4x faster for common words than scoring all.
-                results = searcher.search(query, limit=offset + limit)
+            ranked, total = _fast_search(searcher, query, offset + limit, sort)
+        except QueryError:
+            raise
         except Exception as exc:
             raise QueryError(f"the query {text!r} failed: {exc}") from None
-        hits = [self._hit(h) for h in islice(results, offset, offset + limit)]
+        hits = [self._hit(searcher.stored_fields(d), score) for d, score in ranked[offset:]]
         # Highlights use the query's own (bounded) term expansion: cheap, and unlike Whoosh's
         # matched-term tracking it also covers prefix and fuzzy expansions.
         terms = _text_terms(_query_terms(query, searcher.reader()))
-        total = None if facet or isinstance(query, Q.And) else _count_matches(searcher, query)
         return SearchResult(
             query=text,
-            total=len(results) if total is None else total,  # exact either way
+            total=total,
             hits=hits,
             offset=offset,
             elapsed_ms=(time.perf_counter() - started) * 1000,
@@ -833,8 +873,7 @@ class SearchIndex:
         )
 
     @staticmethod
-    def _hit(h) -> Hit:  # type: ignore[no-untyped-def]
-        fields = h.fields()
+    def _hit(fields: dict[str, object], score: float) -> Hit:
         when = fields.get("date")
         flags = fields.get("flags", "").split()
         return Hit(
@@ -842,7 +881,7 @@ class SearchIndex:
             title=fields.get("title", ""),
             first_author=fields.get("first_author", "") or "",
             published=when.date() if isinstance(when, datetime) and when != UNDATED else None,
-            score=h.score if isinstance(h.score, float) else 0.0,  # sorted hits carry sort keys
+            score=score,
             bookmarked="bookmarked" in flags,
             has_note="note" in flags,
             state=ReadState(fields.get("state") or "unread"),
@@ -890,21 +929,31 @@ class SearchIndex:
     def _suggest(self, reader, word: str) -> str | None:  # type: ignore[no-untyped-def]
         """The closest indexed word (fewest edits, then most papers), remembered per reader.
 
-        One edit is tried before two (a 2-edit automaton walk of the 100,000-paper word list
-        costs ~10x more), and words of 6+ letters keep their first two letters first (typos
-        rarely hit them; 1 letter is tried next if that finds nothing)."""
+        One edit first, counting a swap of neighbours as one ("langauge"): its few hundred
+        candidates are looked up directly, ~100x cheaper than walking the 100,000-paper word
+        list with an automaton. Then two edits with the automaton, keeping the first two
+        letters of words of 6+ letters (typos rarely hit them; it costs 3-5x less)."""
         cached = getattr(self, "_suggested", None)
         if cached is None or cached[0] is not reader:
             cached = self._suggested = (reader, {})
         memo = cached[1]
         if word not in memo:
-            memo[word] = None
-            prefixes = (2, 1) if len(word) >= 6 else (1,)
-            for prefix, maxdist in ((p, d) for d in (1, 2) for p in prefixes):
-                memo[word] = self._closest(reader, word, maxdist, prefix)
-                if memo[word]:
-                    break
+            memo[word] = self._one_edit(reader, word) or self._closest(
+                reader, word, 2, 2 if len(word) >= 6 else 1
+            )
         return memo[word]
+
+    def _one_edit(self, reader, word: str) -> str | None:  # type: ignore[no-untyped-def]
+        best: tuple[int, str] | None = None
+        for candidate in _edits1(word):
+            for field in ("title", "abstract"):
+                if (self.schema[field].spelling_fieldname(field), candidate) in reader:
+                    stems = self._analyse(candidate)
+                    key = (-reader.doc_frequency(field, stems[0]) if stems else 0, candidate)
+                    if best is None or key < best:
+                        best = key
+                    break
+        return best[1] if best else None
 
     def _closest(self, reader, word: str, maxdist: int, prefix: int) -> str | None:  # type: ignore[no-untyped-def]
         best: tuple[int, int, str] | None = None
@@ -943,7 +992,7 @@ class SearchIndex:
             return []
         text = f"{paper.title}\n{paper.title}\n{paper.abstract}"
         results = searcher.more_like(docnum, "abstract", text=text, top=limit, numterms=12)
-        return [self._hit(h) for h in results]
+        return [self._hit(h.fields(), h.score or 0.0) for h in results]
 
 
 def _not_excludes(query: Q.Query) -> Q.Query:
@@ -979,46 +1028,6 @@ def _query_terms(query: Q.Query, reader) -> Iterable[tuple[str, object]]:  # typ
             yield from ((field, t) for t in leaf._btexts(reader))
         else:
             yield from leaf.iter_all_terms()
-
-
-def _count_matches(searcher, query: Q.Query) -> int | None:  # type: ignore[no-untyped-def]
-    """The exact number of documents the query matches, from sets of posting ids (read a
-    block at a time, united and intersected in C), or None for a query shape it does not
-    cover (phrases, ranges, ...). Whoosh's own count walks every match through its matchers
-    in Python: a quarter to a half of an as-you-type search."""
-    total = 0
-    for sub, _offset in searcher.leaf_searchers():
-        ids = _doc_ids(sub.reader(), query)
-        if ids is None:
-            return None
-        if ids:
-            deleted = sub.reader().deleted_docs_set
-            total += len(ids - deleted) if deleted else len(ids)
-    return total
-
-
-def _doc_ids(reader, query: Q.Query) -> set[int] | None:  # type: ignore[no-untyped-def]
-    """Document numbers (of one segment, deletions included) matching the query, or None."""
-    if isinstance(query, _Bounded):
-        ids: set[int] = set()
-        for text in query._btexts(reader):  # type: ignore[attr-defined]
-            ids.update(_posting_ids(reader, query.field(), text))  # type: ignore[attr-defined]
-        return ids
-    kind = type(query)
-    if kind is Q.Term:
-        return set(_posting_ids(reader, query.fieldname, query.text))
-    if kind is Q.Every:
-        return set(range(reader.doc_count_all()))
-    if kind in (Q.Or, Q.DisjunctionMax, Q.And, Q.AndNot):
-        parts = [_doc_ids(reader, q) for q in query.children()]
-        if any(p is None for p in parts):
-            return None
-        if kind is Q.AndNot:
-            return parts[0] - parts[1]  # type: ignore[operator]
-        if kind is Q.And:
-            return set.intersection(*parts) if parts else set()  # type: ignore[arg-type]
-        return set().union(*parts)  # type: ignore[arg-type]
-    return None
 
 
 def _posting_ids(reader, field: str, text: object) -> list[int]:  # type: ignore[no-untyped-def]
@@ -1064,6 +1073,21 @@ def _merge_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
+_EDIT_LETTERS = "abcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def _edits1(word: str) -> set[str]:
+    """Every word one deletion, swap of neighbours, replacement or insertion away."""
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    letters = set(_EDIT_LETTERS) | set(word)
+    found = {a + b[1:] for a, b in splits if b}
+    found |= {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+    found |= {a + c + b[1:] for a, b in splits if b for c in letters}
+    found |= {a + c + b for a, b in splits for c in letters}
+    found.discard(word)
+    return found
+
+
 def _edit_distance(a: str, b: str) -> int:
     prev = list(range(len(b) + 1))
     for i, ca in enumerate(a, 1):
@@ -1072,3 +1096,268 @@ def _edit_distance(a: str, b: str) -> int:
             cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
         prev = cur
     return prev[-1]
+
+
+# -- the vectorised search path -----------------------------------------------------------------
+# Whoosh reads the postings; core/scoring.py scores them as arrays. A segment never changes once
+# written (only its deletions do), so decoded postings, lengths and sort keys are kept per
+# segment id across searchers, and the words of a query typed one letter at a time are decoded
+# once. Memory is bounded by POSTINGS_CACHE_BYTES.
+POSTINGS_CACHE_BYTES = 96 * 1024 * 1024
+# warm(): the most common words, while they cost more than a millisecond to decode.
+WARM_BYTES = 48 * 1024 * 1024
+WARM_TERMS = 2000
+WARM_MIN_DF = 2000
+_LENGTH_TABLE = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
+_EMPTY_IDS = np.empty(0, dtype=np.int32)
+_EMPTY_WEIGHTS = np.empty(0, dtype=np.float32)
+
+
+class _ArrayCache:
+    """Least recently used arrays, bounded by their total size in bytes; shared by threads."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.size = 0
+        self._items: dict[tuple, tuple[int, object]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple, make: Callable[[], object]) -> object:
+        with self._lock:
+            found = self._items.pop(key, None)
+            if found is not None:
+                self._items[key] = found  # most recent last
+                return found[1]
+        value = make()
+        nbytes = sum(a.nbytes for a in value) if isinstance(value, tuple) else value.nbytes  # type: ignore[attr-defined]
+        with self._lock:
+            if key not in self._items:
+                self._items[key] = (nbytes, value)
+                self.size += nbytes
+                while self.size > self.budget and len(self._items) > 1:
+                    oldest = next(iter(self._items))
+                    self.size -= self._items.pop(oldest)[0]
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self.size = 0
+
+
+_ARRAYS = _ArrayCache(POSTINGS_CACHE_BYTES)
+
+
+class _SegmentSource:
+    """One Whoosh segment as core/scoring.py's Segment: postings and columns as arrays."""
+
+    def __init__(self, sub, offset: int, context) -> None:  # type: ignore[no-untyped-def]
+        self.sub = sub
+        self.offset = offset
+        self.reader = sub.reader()
+        self.context = context
+        self.doc_count = self.reader.doc_count_all()
+        self.key = self.reader._segment.segment_id()
+
+    def postings(self, field: str, term: bytes) -> tuple[np.ndarray, np.ndarray]:
+        return _ARRAYS.get((self.key, "p", field, term), lambda: self._read(field, term))  # type: ignore[return-value]
+
+    def _read(self, field: str, term: bytes) -> tuple[np.ndarray, np.ndarray]:
+        reader = self.reader
+        try:
+            matcher = reader._terms.matcher(field, term, reader.schema[field].format)
+        except (TermNotFound, KeyError):
+            return _EMPTY_IDS, _EMPTY_WEIGHTS
+        ids: list[int] = []
+        weights: list[float] = []
+        if not isinstance(matcher, W3LeafMatcher) or matcher._byteids:
+            while matcher.is_active():  # short postings kept inline in the term table
+                ids.append(matcher.id())
+                weights.append(matcher.weight())
+                matcher.next()
+        else:
+            from itertools import accumulate, repeat
+
+            while matcher.is_active():
+                matcher._read_data()
+                deltas, blockweights = matcher._data[0], matcher._data[1]
+                ids.extend(accumulate(deltas))  # each block's ids are deltas from 0
+                if blockweights is None or isinstance(blockweights, float):
+                    weights.extend(repeat(blockweights or 1.0, len(deltas)))
+                else:
+                    weights.extend(blockweights)
+                matcher._next_block()
+        return np.array(ids, dtype=np.int32), np.array(weights, dtype=np.float32)
+
+    def lengths(self, field: str) -> np.ndarray:
+        return _ARRAYS.get((self.key, "l", field), lambda: self._read_lengths(field))  # type: ignore[return-value]
+
+    def _read_lengths(self, field: str) -> np.ndarray:
+        column = self.reader._perdoc._cached_reader(_lenfield(field), LENGTHS_COLUMN)
+        raw = np.zeros(self.doc_count, dtype=np.uint8)
+        if column is not None:
+            stored = np.frombuffer(column._dbfile.get(column._basepos, column._count), np.uint8)
+            raw[: len(stored)] = stored[: self.doc_count]
+        return _LENGTH_TABLE[raw]
+
+    def union(self, field: str, terms: tuple[bytes, ...]) -> np.ndarray:
+        def make() -> np.ndarray:
+            seen = np.zeros(self.doc_count, dtype=bool)  # O(documents), unlike a sort
+            for term in terms:
+                seen[self.postings(field, term)[0]] = True
+            return np.flatnonzero(seen).astype(np.int32)
+
+        return _ARRAYS.get((self.key, "u", field, terms), make)  # type: ignore[return-value]
+
+    def opaque(self, query: object) -> tuple[np.ndarray, np.ndarray]:
+        matcher = query.matcher(self.sub, self.context)  # type: ignore[attr-defined]
+        ids: list[int] = []
+        scores: list[float] = []
+        while matcher.is_active():
+            ids.append(matcher.id())
+            scores.append(matcher.score())
+            matcher.next()
+        return np.array(ids, dtype=np.int64), np.array(scores, dtype=np.float64)
+
+    def deleted(self) -> np.ndarray:
+        if not self.reader.has_deletions():
+            return _EMPTY_IDS
+        return np.fromiter(self.reader.deleted_docs_set, dtype=np.int64)
+
+    def sort_keys(self, sort: str) -> np.ndarray:
+        """Per-document keys, larger first: dates (for `oldest`, negated) or title ranks."""
+        if sort == "title":
+            return _ARRAYS.get((self.key, "s", "title"), self._title_keys)  # type: ignore[return-value]
+        dates = _ARRAYS.get((self.key, "s", "date"), self._date_keys)
+        return dates if sort == "newest" else -dates  # type: ignore[operator]
+
+    def _date_keys(self) -> np.ndarray:
+        # Whoosh's sortable column values, in order; as floats they still tell days apart.
+        column = self.reader.column_reader("date", translate=False)
+        return np.fromiter(iter(column), dtype=np.float64, count=self.doc_count)
+
+    def _title_keys(self) -> np.ndarray:
+        titles = list(self.reader.column_reader("title_sort", translate=False))
+        order = sorted(range(len(titles)), key=titles.__getitem__)
+        ranks = np.empty(len(titles), dtype=np.float64)
+        ranks[order] = -np.arange(len(titles), dtype=np.float64)  # first title, largest key
+        return ranks
+
+    def title(self, docnum: int) -> bytes:
+        return self.reader.column_reader("title_sort", translate=False)[docnum]
+
+
+def _sources(searcher) -> list[_SegmentSource]:  # type: ignore[no-untyped-def]
+    context = searcher.context()
+    return [
+        _SegmentSource(sub, offset, context)
+        for sub, offset in searcher.leaf_searchers()
+        if hasattr(sub.reader(), "_terms")  # an empty index has no segment
+    ]
+
+
+def _plan(query: Q.Query, searcher, sources: list[_SegmentSource]) -> scoring.Plan:  # type: ignore[no-untyped-def]
+    """The query as a core/scoring.py plan, with Whoosh's statistics (those of the whole
+    index, as Whoosh's BM25F scorer takes them) and Whoosh's matcher quirks."""
+    kind = type(query)
+    if isinstance(query, BoundedPrefix):
+        field = query.field()
+        terms = tuple(_as_bytes(searcher, field, t) for t in query._btexts(searcher.reader()))
+        df = sum(len(src.union(field, terms)) for src in sources) if terms else 0
+        if not df:
+            return scoring.Union(())
+        score = query.boost * _one_hit_score(searcher, field, df)
+        return scoring.Constant(field, terms, score)
+    if isinstance(query, _Bounded):  # fuzzy: the expansions ORed, as its matcher does
+        field = query.field()  # type: ignore[attr-defined]
+        expansions = query._btexts(searcher.reader())
+        terms = [
+            _term_plan(searcher, field, _as_bytes(searcher, field, t), 1.0) for t in expansions
+        ]
+        if len(terms) == 1:
+            return terms[0]  # as its matcher: a lone expansion without the boost
+        return scoring.Union(tuple(terms), query.boost)  # type: ignore[attr-defined]
+    if kind is Q.Term:
+        if query.fieldname not in searcher.schema:
+            return scoring.Union(())
+        try:
+            text = searcher.schema[query.fieldname].to_bytes(query.text)
+        except ValueError:
+            return scoring.Union(())
+        return _term_plan(searcher, query.fieldname, text, query.boost)
+    if kind in (Q.Or, Q.And) and (kind is Q.And or not (query.scale or query.minmatch)):
+        children = tuple(_plan(q, searcher, sources) for q in query.subqueries)
+        if len(children) == 1:
+            return children[0]  # Whoosh drops a one-child group's boost too
+        if not children:
+            return scoring.Union(())
+        node = scoring.Union if kind is Q.Or else scoring.Intersect
+        return node(children, query.boost)
+    if kind is Q.AndNot:
+        return scoring.Minus(_plan(query.a, searcher, sources), _plan(query.b, searcher, sources))
+    if kind is Q.Every and query.fieldname in (None, "", "*"):
+        return scoring.Everything(query.boost)
+    return scoring.Opaque(query)
+
+
+def _as_bytes(searcher, field: str, text: str | bytes) -> bytes:  # type: ignore[no-untyped-def]
+    # Whoosh's expansions come as str (fuzzy) or bytes (prefix, spelling): postings want bytes.
+    return text if isinstance(text, bytes) else searcher.schema[field].to_bytes(text)
+
+
+def _term_plan(searcher, field: str, text: bytes, boost: float) -> scoring.Plan:  # type: ignore[no-untyped-def]
+    if (field, text) not in searcher.reader():  # as Whoosh: no statistics for a missing term
+        return scoring.Union(())
+    scorable = searcher.schema[field].scorable
+    avgfl = (searcher.avg_field_length(field) or 1) if scorable else None
+    return scoring.Term(field, text, searcher.idf(field, text), avgfl, boost)
+
+
+def _fast_search(
+    searcher, query: Q.Query, k: int, sort: str
+) -> tuple[list[tuple[int, float]], int]:  # type: ignore[no-untyped-def]
+    """The top `k` (document number, score) of the query and the number of matches, in
+    Whoosh's order: by score (ties: lower document number first), or by date or title."""
+    sources = _sources(searcher)
+    plan = _plan(query, searcher, sources)
+    total = 0
+    candidates: list[tuple[object, int, float]] = []
+    for src in sources:
+        offset = src.offset
+        result = scoring.evaluate(plan, src)
+        ids = np.flatnonzero(result.mask)
+        total += len(ids)
+        if not len(ids):
+            continue
+        scores = result.values[ids]
+        keys = scores if sort == "relevance" else src.sort_keys(sort)[ids]
+        reverse = sort == "newest"
+        for pos in scoring.top(keys, ids, k, high_ids_first=reverse):
+            docnum = int(ids[pos])
+            score = float(scores[pos]) if sort == "relevance" else 0.0
+            glob = offset + docnum
+            if sort == "relevance":
+                merge_key: object = (-score, glob)
+            elif sort == "title":
+                merge_key = (src.title(docnum), glob)
+            else:
+                merge_key = (-float(keys[pos]), -glob if reverse else glob)
+            candidates.append((merge_key, glob, score))
+    candidates.sort(key=lambda c: c[0])  # type: ignore[arg-type, return-value]
+    return [(glob, score) for _, glob, score in candidates[:k]], total
+
+
+def whoosh_reference_search(index: SearchIndex, text: str, k: int, sort: str = "relevance"):  # type: ignore[no-untyped-def]
+    """The same search done by Whoosh's own matchers and collectors (slow): what tests compare
+    the vectorised path with. Returns ([(paper id, score)], total)."""
+    searcher = index.searcher()
+    query = index.parse(text) if text.strip() else Q.Every()
+    facet = _SORT_FACETS.get(sort)
+    if facet:
+        results = searcher.search(query, limit=None, sortedby=facet[0], reverse=facet[1])
+        hits = [(h["id"], 0.0) for h in results[:k]]
+        return hits, len(results)
+    collector = TopCollector(limit=k, usequality=False, replace=0)
+    searcher.search_with_collector(query, collector)
+    results = collector.results()
+    return [(h["id"], h.score) for h in results], len(results)

@@ -241,10 +241,7 @@ class Library:
         view: str | None = None,
         partial_last: bool = False,
         correct: bool = True,
-        quick: bool = False,
     ) -> SearchResult:
-        """`quick`: a fast first pass while typing (title, authors, tags and ids only; no
-        did-you-mean); the full search then refines it."""
         if len(query) > MAX_QUERY:  # a pasted page as a query costs seconds per keystroke
             raise QueryError(f"the query is {len(query)} characters long; at most {MAX_QUERY}")
         # Lone surrogates (from a broken paste or terminal) cannot be index terms: drop them.
@@ -259,8 +256,12 @@ class Library:
             filter_text=view_filter(view),
             partial_last=partial_last,
             correct=correct,
-            quick=quick,
         )
+
+    def warm_search(self, should_stop: Callable[[], bool] | None = None) -> int:
+        """Load the most common words' postings before they are searched (see
+        SearchIndex.warm); for a background thread of a long-running reader."""
+        return self.index.warm(should_stop=should_stop)
 
     def _newest(self, offset: int, limit: int) -> SearchResult:
         """The whole library newest first, a page at a time, from SQLite (the start-up screen

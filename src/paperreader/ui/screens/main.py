@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
@@ -43,9 +44,7 @@ from paperreader.ui.widgets.search_input import SearchInput
 from paperreader.ui.widgets.task_bar import TaskBar
 
 DEBOUNCE = 0.15  # seconds of quiet typing before a search runs
-# While typing, a quick search (short fields only) shows first; the full search replaces it
-# after this many seconds with no newer keystroke.
-REFINE_DELAY = 0.3
+WARM_AFTER = 1.0  # seconds after start before the search cache is warmed (first page first)
 DETAIL_DELAY = 0.04  # seconds the cursor rests on a row before the detail pane is redrawn
 SORTS = ("relevance", "newest", "oldest", "title")
 BASE_VIEWS = [
@@ -164,6 +163,15 @@ class MainScreen(Screen[None]):
         self._update_topbar()
         self.focus_now(self.paper_list)
         self.search()
+        self.set_timer(WARM_AFTER, self._warm_search)
+
+    @work(thread=True, exclusive=True, group="warm")
+    def _warm_search(self) -> None:
+        """Once the first page is up: the common words' postings into memory, so the first
+        searches for them do not each pay for decoding them (see SearchIndex.warm)."""
+        worker = get_current_worker()
+        with contextlib.suppress(PaperreaderError):  # a damaged index says so on search
+            self.library.warm_search(should_stop=lambda: worker.is_cancelled)
 
     def focus_now(self, widget: Widget) -> None:
         """Move the focus before the next key is handled: `widget.focus()` waits its turn
@@ -195,15 +203,7 @@ class MainScreen(Screen[None]):
         worker = get_current_worker()
         if delay:
             time.sleep(delay)  # a newer keystroke cancels this worker meanwhile: a debounce
-        # Typing: a quick pass over the short fields first, then (if no newer keystroke came
-        # within REFINE_DELAY) the full search, which keeps the cursor's paper.
-        progressive = query.partial and bool(query.text.strip())
-        if progressive:
-            quick = replace(query, quick=True)
-            if not self._run_search(worker, quick, keep_cursor, seq, refining=True):
-                return
-            time.sleep(REFINE_DELAY)  # a newer keystroke cancels this worker meanwhile
-        self._run_search(worker, query, keep_cursor, seq, refined=progressive)
+        self._run_search(worker, query, keep_cursor, seq)
 
     def _run_search(
         self,
@@ -211,9 +211,6 @@ class MainScreen(Screen[None]):
         query: ListQuery,
         keep_cursor: bool,
         seq: int,
-        *,
-        refining: bool = False,
-        refined: bool = False,
     ) -> bool:
         """One search of `_search`'s thread; False if it failed or went stale."""
         # One search at a time: a thread cannot be stopped, so searches a newer keystroke made
@@ -228,7 +225,6 @@ class MainScreen(Screen[None]):
                     sort=query.sort,
                     view=query.view,
                     partial_last=query.partial,
-                    quick=query.quick,
                 )
             except PaperreaderError as exc:
                 if not worker.is_cancelled:
@@ -239,9 +235,7 @@ class MainScreen(Screen[None]):
                 return False
         if worker.is_cancelled:
             return False
-        self.app.call_from_thread(
-            self._show_result, seq, query, result, keep_cursor, refining, refined
-        )
+        self.app.call_from_thread(self._show_result, seq, query, result, keep_cursor)
         return True
 
     def _search_failed(self, seq: int, query: ListQuery, message: str) -> None:
@@ -264,8 +258,6 @@ class MainScreen(Screen[None]):
         query: ListQuery,
         result: SearchResult,
         keep: bool,
-        refining: bool = False,
-        refined: bool = False,
     ) -> None:
         if seq < self._shown_seq:
             self._release_keys(seq)
@@ -281,15 +273,6 @@ class MainScreen(Screen[None]):
         )
         # Later pages must come from the same search as page 0: the corrected query, if any.
         paged = replace(query, text=result.suggestion) if result.corrected else query
-        if refined and not keep:
-            # The full search replaces the quick one: the cursor stays on its paper if that
-            # is still on page 0, else goes to the top.
-            current = paper_list.current
-            ids = [hit.id for hit in result.hits]
-            row = ids.index(current.id) if current and current.id in ids else 0
-            if row:
-                paper_list.cursor = row
-                keep = True
         paper_list.load(paged, result, keep_cursor=keep)
         status = self.query_one("#search-status", Static)
         status.remove_class("-error")
@@ -297,8 +280,6 @@ class MainScreen(Screen[None]):
         count = f"{result.total:,} {noun}{'' if result.total == 1 else 's'}"
         if self.show_timing:
             count += f" · {result.elapsed_ms:.0f} ms"
-        if refining:
-            count += " · refining…"
         status.update(count)
         if result.suggestion:
             hint = Text("Did you mean ")

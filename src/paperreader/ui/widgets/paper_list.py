@@ -39,7 +39,6 @@ class ListQuery:
     sort: str = "relevance"
     view: str = "all"
     partial: bool = False  # the last word is still being typed: search it as a prefix
-    quick: bool = False  # the as-you-type first pass (short fields only; see Library.search)
 
 
 @dataclass
@@ -182,7 +181,6 @@ class PaperList(ScrollView, can_focus=True):
                 view=query.view,
                 partial_last=query.partial,
                 correct=False,
-                quick=query.quick,
             )
         except Exception as exc:  # one page that cannot load shows "…", never a crash
             self.app.call_from_thread(self._page_failed, page, generation, exc)

@@ -1,0 +1,122 @@
+"""The vectorised search path (core/scoring.py fed by core/index.py) against Whoosh's own
+matchers and collectors: same papers, same order, same scores, same totals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from paperreader.core import index as index_module
+from paperreader.core import scoring
+from paperreader.core.index import whoosh_reference_search
+from paperreader.core.models import Paper
+
+QUERIES = [
+    "diffusion model",
+    "speculative decoding heterogeneous",
+    "flash attention",
+    '"language model"',
+    "video OR audio",
+    "video AND generation",
+    "model NOT diffusion",
+    "quantization NOT vis",
+    "date:2026 model",
+    "title:attention",
+    "author:nobody",
+    "tag:reading model",
+    "is:bookmarked",
+    "is:unread attention",
+    "has:note",
+    "model^3 video",
+    "atention~1 mechanism",
+    "gaus*",
+    "(speculative OR lookahead) decoding",
+    "",
+]
+SORTS = ["relevance", "newest", "oldest", "title"]
+
+
+def assert_same(library, query: str, sort: str, k: int = 40) -> None:  # type: ignore[no-untyped-def]
+    if sort == "relevance" and not query:
+        sort = "newest"  # what search() does with nothing to rank by
+    mine = library.index.search(query, limit=k, sort=sort, correct=False)
+    ref, total = whoosh_reference_search(library.index, query, k, sort)
+    assert mine.total == total, (query, sort)
+    assert [h.id for h in mine.hits] == [i for i, _ in ref], (query, sort)
+    assert [h.score for h in mine.hits] == pytest.approx([s for _, s in ref], rel=1e-9)
+
+
+@pytest.mark.parametrize("sort", SORTS)
+def test_every_query_matches_whoosh(library, sort: str) -> None:  # type: ignore[no-untyped-def]
+    papers = library.search("decoding", limit=3).hits
+    library.set_bookmark(papers[0].id, True)
+    library.set_tags(papers[1].id, ["reading"])
+    library.set_note(papers[2].id, "a model worth a second look")
+    library.index.optimize()  # one segment: prefix and fuzzy expansions then agree too
+    for query in QUERIES:
+        assert_same(library, query, sort)
+
+
+def test_many_segments_and_deletions_match_whoosh(library) -> None:  # type: ignore[no-untyped-def]
+    # Each add is its own commit: new segments, and updated papers leave deleted documents.
+    for n in range(6):
+        library.add_papers([Paper(id=f"extra-{n}", title=f"Diffusion model number {n} for video")])
+    hits = library.search("diffusion", limit=4).hits
+    for hit in hits:
+        library.set_bookmark(hit.id, True)  # replaces the document: a deletion in its segment
+    library.index.flush()
+    searcher = library.index.searcher()
+    assert len(list(searcher.leaf_searchers())) > 1
+    assert any(sub.reader().has_deletions() for sub, _ in searcher.leaf_searchers())
+    # Prefix and fuzzy expansions differ by design on several segments (one expansion for
+    # the whole index, not one per segment), so these compare plain and boolean queries.
+    for query in ["diffusion model", "video generation", "model NOT diffusion", "is:bookmarked"]:
+        for sort in SORTS:
+            assert_same(library, query, sort)
+
+
+def test_a_prefix_scores_as_one_word_of_the_whole_index(library) -> None:  # type: ignore[no-untyped-def]
+    result = library.search("gaus", partial_last=True, limit=200, correct=False)
+    # Papers matching only through the prefix share one score.
+    prefix_only = [h for h in result.hits if "gauss" not in h.title.lower()]
+    assert prefix_only and len({round(h.score, 9) for h in prefix_only}) == 1
+    # A prefix hit in the title outranks one in the abstract only.
+    title_hits = [h for h in result.hits if "gauss" in h.title.lower()]
+    assert title_hits and min(h.score for h in title_hits) > prefix_only[0].score
+
+
+def test_top_breaks_ties_by_document_number() -> None:
+    keys = np.array([1.0, 3.0, 3.0, 2.0, 3.0, 0.5])
+    ids = np.array([10, 11, 12, 13, 14, 15])
+    assert list(ids[scoring.top(keys, ids, 2)]) == [11, 12]
+    assert list(ids[scoring.top(keys, ids, 4)]) == [11, 12, 14, 13]
+    assert list(ids[scoring.top(keys, ids, 2, high_ids_first=True)]) == [14, 12]
+    assert list(ids[scoring.top(keys, ids, 10)]) == [11, 12, 14, 13, 10, 15]
+    assert len(scoring.top(keys, ids, 0)) == 0
+
+
+def test_warm_loads_common_words_and_changes_no_result(library, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    before = {q: library.search(q, limit=50) for q in ("model", "diffusion video", "lang")}
+    index_module._ARRAYS.clear()
+    monkeypatch.setattr(index_module, "WARM_MIN_DF", 5)
+    loaded = library.warm_search()
+    assert loaded > 0 and index_module._ARRAYS.size >= loaded
+    for query, result in before.items():
+        again = library.search(query, limit=50)
+        assert [h.id for h in again.hits] == [h.id for h in result.hits]
+        assert again.total == result.total
+    # A stop request ends it before anything is read.
+    index_module._ARRAYS.clear()
+    assert library.warm_search(should_stop=lambda: True) == 0
+
+
+def test_the_array_cache_keeps_to_its_budget() -> None:
+    cache = index_module._ArrayCache(budget=10_000)
+    for n in range(10):
+        cache.get(("k", n), lambda: np.zeros(500))  # 4,000 bytes each
+    assert cache.size <= 10_000
+    made = []
+    cache.get(("k", 9), lambda: made.append(1) or np.zeros(500))  # the newest is kept
+    assert not made
+    cache.get(("k", 0), lambda: made.append(1) or np.zeros(500))  # the oldest went
+    assert made
