@@ -187,3 +187,23 @@ async def test_import_a_jsonl_file(app, library, tmp_path):
         (error,) = [n for n in app._notifications if n.severity == "error"]
         assert error.title == "Import failed" and "missing.jsonl" in error.message
         assert app.is_running and library.count() == 100
+
+
+async def test_papers_left_unindexed_are_indexed_at_start_with_a_progress_bar(app, library):
+    # A large import returned before indexing (records first): the reader lists the papers at
+    # once and indexes them in its task bar; then searches find them.
+    library.add_papers(
+        [Paper(id=f"late-{n}", title=f"Late arrival qqzebra {n}") for n in range(7)], index=False
+    )
+    assert library.unindexed_count() == 7
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        screen = main(pilot)
+        await settle(pilot)
+        assert screen.paper_list.total == 105  # listed whether indexed or not
+        assert "Indexed 7 papers: every paper is searchable." in messages(app)
+        assert not screen.query(TaskBar)
+        assert library.unindexed_count() == 0
+        await pilot.press("slash")
+        await type_text(pilot, "qqzebra\n")
+        await settle(pilot)
+        assert screen.paper_list.total == 7

@@ -31,6 +31,7 @@ CREATE INDEX IF NOT EXISTS papers_doi ON papers (doi);
 CREATE INDEX IF NOT EXISTS papers_title ON papers (title_key);
 CREATE INDEX IF NOT EXISTS papers_published ON papers (published, id);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS unindexed (id TEXT PRIMARY KEY);
 """
 
 
@@ -201,6 +202,23 @@ class Records:
 
     def ids(self) -> Iterable[str]:
         return (row[0] for row in self.db.execute("SELECT id FROM papers"))
+
+    # Papers written here but not yet into the search index: marked in the same transaction
+    # as the records, cleared once an index commit holds them (see Library.catch_up).
+    def mark_unindexed(self, ids: Iterable[str]) -> None:
+        self.db.executemany("INSERT OR IGNORE INTO unindexed (id) VALUES (?)", ((i,) for i in ids))
+
+    def mark_indexed(self, ids: Iterable[str]) -> None:
+        self.db.executemany("DELETE FROM unindexed WHERE id = ?", ((i,) for i in ids))
+
+    def unindexed(self, limit: int) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT id FROM unindexed LIMIT ?", (limit,))]
+
+    def unindexed_count(self) -> int:
+        return self.db.execute("SELECT count(*) FROM unindexed").fetchone()[0]
+
+    def clear_unindexed(self) -> None:
+        self.db.execute("DELETE FROM unindexed")
 
     def get_meta(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()

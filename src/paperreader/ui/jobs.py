@@ -70,10 +70,35 @@ def fetch_arxiv_job(library: Library, query: str, max_results: int) -> Job:
 def import_job(library: Library, path: Path) -> Job:
     def run(reporter: Reporter) -> Outcome:
         reporter.stage(f"Importing {path.name}")
-        report = library.import_path(path, progress=reporter.progress)
+        # Records first (fast), then the index: the stages show where the time goes.
+        report = library.import_path(path, progress=reporter.progress, index=False)
+        _catch_up(library, reporter)
         return _outcome(f"Imported {path.name}", report)
 
     return run
+
+
+def catch_up_job(library: Library) -> Job:
+    """Index the papers an import left for later (see Library.catch_up)."""
+
+    def run(reporter: Reporter) -> Outcome:
+        indexed = _catch_up(library, reporter)
+        return Outcome(f"Indexed {indexed:,} papers: every paper is searchable.", changed=True)
+
+    return run
+
+
+def _catch_up(library: Library, reporter: Reporter) -> int:
+    pending = library.unindexed_count()
+    if pending:
+        reporter.stage(f"Indexing {pending:,} papers for search")
+    while library.unindexed_count():
+        library.catch_up(progress=reporter.progress)
+        left = library.unindexed_count()
+        if left:  # another process holds the catch-up: follow it, take over if it stops
+            reporter.progress(pending - left, pending)
+            reporter.sleep(2.0)
+    return pending
 
 
 def _add(library: Library, papers: list[Paper], reporter: Reporter, source: str) -> Outcome:

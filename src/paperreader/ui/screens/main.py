@@ -29,7 +29,7 @@ from paperreader.core.errors import PaperreaderError, StoreError
 from paperreader.core.library import Library
 from paperreader.core.models import Hit, Note, Paper, SearchResult, UserData
 from paperreader.core.text import strip_controls
-from paperreader.ui.jobs import Job, fetch_arxiv_job, fetch_hf_job, import_job
+from paperreader.ui.jobs import Job, catch_up_job, fetch_arxiv_job, fetch_hf_job, import_job
 from paperreader.ui.screens.modals import (
     ArxivScreen,
     ChoiceScreen,
@@ -163,6 +163,8 @@ class MainScreen(Screen[None]):
         self._update_topbar()
         self.focus_now(self.paper_list)
         self.search()
+        if self.library.unindexed_count():  # a large import's papers, not yet searchable
+            self.start_job("Index", catch_up_job(self.library))
         self.set_timer(WARM_AFTER, self._warm_search)
 
     @work(thread=True, exclusive=True, group="warm")

@@ -1,0 +1,144 @@
+"""A large import writes its records first and leaves the search index to catch up: papers
+are listed at once, searchable once indexed, and nothing is lost if that stops midway."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from filelock import FileLock
+
+from paperreader.cli import main
+from paperreader.core import library as library_module
+from paperreader.core.library import Library
+from paperreader.core.models import Paper
+
+
+def papers(count: int, word: str = "zyxwordstone") -> list[Paper]:
+    return [
+        Paper(id=f"{word}-{n}", title=f"A {word} paper number {n}", abstract=f"About {word}.")
+        for n in range(count)
+    ]
+
+
+def test_deferred_papers_are_listed_at_once_and_found_after_catch_up(library: Library) -> None:
+    before = library.count()
+    report = library.add_papers(papers(30), index=False)
+    assert report.added == 30
+    assert library.count() == before + 30  # listed (records)
+    assert library.unindexed_count() == 30
+    assert library.search("zyxwordstone").total == 0  # not searchable yet
+    seen: list[tuple[int, int | None]] = []
+    assert library.catch_up(progress=lambda d, t: seen.append((d, t))) == 30
+    assert library.unindexed_count() == 0
+    assert library.search("zyxwordstone", limit=100).total == 30
+    assert seen[-1] == (30, 30)
+
+
+def test_an_indexed_import_leaves_nothing_unindexed(library: Library) -> None:
+    library.add_papers(papers(5))
+    assert library.unindexed_count() == 0
+    assert library.search("zyxwordstone").total == 5
+
+
+def test_reopening_catches_up_a_few_and_leaves_many_for_later(
+    library_path: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    with Library(library_path) as lib:
+        lib.add_papers(papers(10), index=False)
+    with Library(library_path) as lib:  # an import cut short: indexed at open
+        assert lib.unindexed_count() == 0
+        assert lib.search("zyxwordstone").total == 10
+        lib.add_papers(papers(20, "qqvmarbles"), index=False)
+    monkeypatch.setattr(library_module, "CATCH_UP_AT_OPEN", 5)
+    messages: list[str] = []
+    with Library(library_path, on_message=messages.append) as lib:
+        # Many left: not a reason to rebuild ("out of step"), and open does not wait for them.
+        assert not messages
+        assert lib.unindexed_count() == 20
+        assert lib.search("qqvmarbles").total == 0
+        lib.catch_up()
+        assert lib.search("qqvmarbles", limit=50).total == 20
+
+
+def test_a_stopped_catch_up_resumes_where_it_stopped(library: Library, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(library_module, "CATCH_UP_BATCH", 10)
+    library.add_papers(papers(25), index=False)
+    batches = []
+    library.catch_up(progress=lambda d, t: batches.append(d), should_stop=lambda: len(batches) >= 1)
+    assert library.unindexed_count() == 15
+    assert library.search("zyxwordstone", limit=50).total == 10
+    library.catch_up()
+    assert library.search("zyxwordstone", limit=50).total == 25
+
+
+def test_one_process_catches_up_at_a_time(library: Library, library_path: Path) -> None:
+    library.add_papers(papers(3), index=False)
+    with FileLock(str(library_path / "index-catch-up.lock")):  # another process at it
+        assert library.catch_up() == 0
+        assert library.unindexed_count() == 3
+    assert library.catch_up() == 3
+
+
+def test_a_rebuild_indexes_everything(library: Library) -> None:
+    library.add_papers(papers(4), index=False)
+    library.reindex()
+    assert library.unindexed_count() == 0
+    assert library.search("zyxwordstone").total == 4
+
+
+def _write_jsonl(path: Path, items: list[Paper]) -> Path:
+    import json
+
+    path.write_text("".join(json.dumps(p.to_dict()) + "\n" for p in items))
+    return path
+
+
+def test_cli_import_indexes_small_imports_before_returning(
+    library_path: Path, tmp_path: Path, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    source = _write_jsonl(tmp_path / "few.jsonl", papers(12))
+    assert main(["import", str(source), "--library", str(library_path)]) == 0
+    assert main(["search", "zyxwordstone", "--json", "--library", str(library_path)]) == 0
+    assert '"total": 12' in capsys.readouterr().out
+
+
+def test_cli_import_hands_large_imports_to_a_background_indexer(  # type: ignore[no-untyped-def]
+    library_path: Path, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    import paperreader.cli as cli
+
+    started: list[Path] = []
+    monkeypatch.setattr(cli, "BACKGROUND_INDEX_FROM", 10)
+    monkeypatch.setattr(library_module, "CATCH_UP_AT_OPEN", 5)
+    monkeypatch.setattr(cli, "_start_background_index", started.append)
+    source = _write_jsonl(tmp_path / "many.jsonl", papers(12))
+    assert main(["import", str(source), "--library", str(library_path)]) == 0
+    err = capsys.readouterr().err
+    assert started == [library_path] and "12 papers are in the library" in err
+    with Library(library_path) as lib:
+        assert lib.unindexed_count() == 12 and lib.search("zyxwordstone").total == 0
+    # `paperreader index` does the work (here: the background process never ran).
+    assert main(["index", "--library", str(library_path)]) == 0
+    assert "indexed 12 papers" in capsys.readouterr().out
+    assert main(["index", "--library", str(library_path)]) == 0
+    assert "every paper is in the search index" in capsys.readouterr().out
+    with Library(library_path) as lib:
+        assert lib.search("zyxwordstone", limit=50).total == 12
+
+
+def test_the_background_indexer_is_a_real_process(library_path: Path, tmp_path: Path) -> None:
+    import time
+
+    import paperreader.cli as cli
+
+    with Library(library_path) as lib:
+        lib.add_papers(papers(8), index=False)
+    cli._start_background_index(library_path)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with Library(library_path, seed=False) as lib:
+            if lib.search("zyxwordstone", limit=50).total == 8:
+                break
+        time.sleep(0.2)
+    else:
+        raise AssertionError((library_path / "index-catch-up.log").read_text())
