@@ -142,3 +142,42 @@ def test_the_background_indexer_is_a_real_process(library_path: Path, tmp_path: 
         time.sleep(0.2)
     else:
         raise AssertionError((library_path / "index-catch-up.log").read_text())
+
+
+def test_a_save_made_during_a_rebuild_reaches_the_new_index(library: Library, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from datetime import datetime, timezone
+
+    from paperreader.core.models import Note
+
+    stamp = datetime.now(timezone.utc)
+
+    target = library.search("gaussian", limit=1).hits[0].id
+    real = library.records.iter_all
+
+    def papers_then_a_save_elsewhere():  # type: ignore[no-untyped-def]
+        for n, paper in enumerate(real()):
+            if n == 10:  # another instance saves a note while the new index is being built
+                library.store.update(
+                    target, lambda u: setattr(u, "note", Note("qqpelican remark", stamp, stamp))
+                )
+            yield paper
+
+    monkeypatch.setattr(library.records, "iter_all", papers_then_a_save_elsewhere)
+    library.reindex()
+    assert [h.id for h in library.search("qqpelican").hits] == [target]
+
+
+def test_a_backlog_of_most_of_the_library_is_one_rebuild(library: Library, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(library_module, "PARALLEL_CATCH_UP_FROM", 50)
+    monkeypatch.setattr(library_module.threading, "active_count", lambda: 1)
+    rebuilds: list[int] = []
+    real = library.reindex
+    monkeypatch.setattr(library, "reindex", lambda progress=None: rebuilds.append(1) or real())
+    library.add_papers(papers(20), index=False)
+    library.catch_up()  # 20 of 118: batches
+    assert not rebuilds
+    library.add_papers(papers(150, "qqheron"), index=False)
+    assert library.catch_up() == 150  # 150 of 268: one rebuild
+    assert rebuilds == [1]
+    assert library.unindexed_count() == 0
+    assert library.search("qqheron", limit=200).total == 150

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -12,7 +13,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from paperreader.core import importers
-from paperreader.core.errors import QueryError, UnknownPaper
+from paperreader.core.errors import QueryError, StoreError, UnknownPaper
 from paperreader.core.importers.base import Record, Skipped
 from paperreader.core.index import IndexDamaged, SearchIndex
 from paperreader.core.models import (
@@ -38,6 +39,7 @@ BATCH = 2000
 # import cut short; a second or two), more are left to catch_up() in the background.
 CATCH_UP_AT_OPEN = 500
 CATCH_UP_BATCH = 1000  # papers per index commit while catching up (~4 s of Whoosh)
+PARALLEL_CATCH_UP_FROM = 5000
 MAX_PROBLEMS = 10
 MAX_QUERY = 1000
 VIEWS = {
@@ -401,6 +403,15 @@ class Library:
             return 0
         try:
             total = self.records.unindexed_count()
+            if (
+                total >= PARALLEL_CATCH_UP_FROM
+                and 2 * total >= self.records.count()
+                and threading.active_count() == 1
+            ):
+                # Most of the library is new: one rebuild in two processes (~2.5x the rate of
+                # batches, see SearchIndex.rebuild); only where no other thread runs.
+                self.reindex(progress)
+                return total
             done = 0
             while not (should_stop and should_stop()):
                 ids = self.records.unindexed(CATCH_UP_BATCH)
@@ -448,12 +459,23 @@ class Library:
     # -- maintenance -----------------------------------------------------------------------------
     def reindex(self, progress: Progress | None = None) -> int:
         total = self.records.count()
+        started = self.store.latest_change()
         users = self.users()
         self.records.set_meta("index_pending", "1")
         count = self.index.rebuild(
             ((p, users.get(p.id)) for p in self.records.iter_all()),
             progress=(lambda n: progress(n, total)) if progress else None,
         )
+        # A save made while the new index was built may have gone to the old one.
+        late = []
+        for path in self.store.changed_since(started):
+            with contextlib.suppress(StoreError):  # a broken file is reported by the scan
+                if data := self.store.read_file(path):
+                    late.append(data)
+        if late:
+            found = self.records.get_many([u.paper_id for u in late])
+            by_id = {u.paper_id: u for u in late}
+            self.index.upsert((p, by_id[p.id]) for p in found.values())
         self.records.set_meta("index_pending", "")
         self.records.clear_unindexed()
         self.records.set_meta("store_synced", str(self.store.latest_change()))

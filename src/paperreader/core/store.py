@@ -281,7 +281,7 @@ class Store:
                 f"{LOCK_TIMEOUT:.0f} s; try again"
             ) from None
 
-    def _read(self, path: Path) -> UserData | None:
+    def read_file(self, path: Path) -> UserData | None:
         found = self._read_full(path)
         return found[0] if found else None
 
@@ -305,7 +305,7 @@ class Store:
 
     def get(self, paper_id: str) -> UserData:
         """The paper's data as on disk now (empty data when it has no file)."""
-        found = self._read(self.path_for(paper_id))
+        found = self.read_file(self.path_for(paper_id))
         return found if found is not None else UserData(paper_id=paper_id)
 
     def update(
@@ -341,7 +341,7 @@ class Store:
         problems: list[StoreProblem] = []
         for path in self.files():
             try:
-                user = self._read(path)
+                user = self.read_file(path)
             except StoreError as exc:
                 problems.append(StoreProblem(path, str(exc)))
                 continue
