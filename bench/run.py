@@ -171,6 +171,7 @@ def child_session(root: str) -> dict:
     lib = Library(Path(root), seed=False)
     lib.search("", limit=200)
     rng = random.Random(7)
+    private: list[float] = []  # RssAnon after each stage: ru_maxrss counts mapped index pages
 
     def timed(fn, *a, **kw) -> float:  # type: ignore[no-untyped-def]
         t = time.perf_counter()
@@ -184,6 +185,7 @@ def child_session(root: str) -> dict:
     out["warm_mb"] = round(lib.warm_search() / 1e6, 1)
     out["warm_s"] = round(time.perf_counter() - t, 2)
     out["typing_ms"] = summary(_typing(lib))
+    private.append(_rss_mb("RssAnon"))
     # Misspelt words (corrected, "did you mean") and explicit fuzzy terms.
     fuzzy: list[float] = []
     suggested = 0
@@ -195,6 +197,7 @@ def child_session(root: str) -> dict:
             suggested += bool(result.suggestion) or "~" in text
     out["fuzzy_ms"] = summary(fuzzy)
     out["fuzzy_suggested"] = f"{suggested}/{len(fuzzy)}"
+    private.append(_rss_mb("RssAnon"))
     for name, queries in (("common", COMMON), ("phrase", PHRASES), ("wildcard", WILDCARDS)):
         times = [timed(lib.search, q, limit=50) for _ in range(3) for q in queries]
         out[f"{name}_ms"] = summary(times)
@@ -208,6 +211,7 @@ def child_session(root: str) -> dict:
     ]
     scroll = [timed(lib.search, "", offset=o, limit=50) for o in offsets]
     out["scroll_ms"] = summary(scroll)
+    private.append(_rss_mb("RssAnon"))
     # Relevance-sorted deep paging: a query's page 20.
     out["query_page20_ms"] = summary(
         [timed(lib.search, q, offset=950, limit=50) for q in ("model", "learning", "graph")]
@@ -229,7 +233,10 @@ def child_session(root: str) -> dict:
     out["note_ms"] = summary(note)
     out["search_after_save_ms"] = summary(after_save)
     out["similar_ms"] = summary([timed(lib.similar, pid, 10) for pid in picks[:5]])
+    private.append(_rss_mb("RssAnon"))
     out["peak_mb"] = round(peak_mb(), 1)
+    out["private_peak_mb"] = round(max(private), 1)
+    out["mapped_index_mb_at_end"] = round(_rss_mb("RssFile"), 1)
     lib.close()
     return out
 
@@ -302,10 +309,12 @@ def child_import(root: str, snapshot: str) -> dict:
     }
 
 
-def _rss_mb() -> float:
+def _rss_mb(kind: str = "VmRSS") -> float:
+    """Resident memory now: all of it (VmRSS), private (RssAnon) or pages of mapped files
+    (RssFile: the memory-mapped index, i.e. the OS's page cache, shared and reclaimable)."""
     with open("/proc/self/status") as fh:
         for line in fh:
-            if line.startswith("VmRSS"):
+            if line.startswith(kind + ":"):
                 return int(line.split()[1]) / 1024
     return 0.0
 
@@ -424,6 +433,12 @@ def table(results: list[dict], imported: dict | None) -> str:
             f"{s['peak_mb']:.0f} MB",
             f"<= {t['session_peak_mb']} MB",
         )
+        if "private_peak_mb" in s:
+            row(
+                f"{size}:   private / mapped index pages",
+                f"{s['private_peak_mb']:.0f} / {s['mapped_index_mb_at_end']:.0f} MB",
+                "",
+            )
     if imported:
         row(
             f"import {imported['papers']:,} from a snapshot file",
