@@ -10,18 +10,22 @@ import atexit
 import contextlib
 import functools
 import heapq
+import io
 import math
 import os
+import pickle
 import re
 import shutil
 import threading
 import time
 import weakref
+import zlib
 from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from itertools import chain, islice
+from itertools import accumulate, chain, islice, repeat
 from pathlib import Path
+from struct import Struct
 
 import numpy as np
 from whoosh import index as whoosh_index
@@ -34,7 +38,13 @@ from whoosh.analysis import (
     StemFilter,
     StopFilter,
 )
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, W3PerDocReader, _lenfield
+from whoosh.codec.whoosh3 import (
+    LENGTHS_COLUMN,
+    WHOOSH3_HEADER_MAGIC,
+    W3LeafMatcher,
+    W3PerDocReader,
+    _lenfield,
+)
 from whoosh.collectors import TopCollector
 from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.filedb.compound import CompoundStorage
@@ -160,11 +170,36 @@ def _compound_open_file(self, name, *args, **kwargs):  # type: ignore[no-untyped
     if self._source is None or self.is_closed:
         return _whoosh_compound_open_file(self, name, *args, **kwargs)
     offset, length = self.range(name)
-    return _ViewFile(memoryview(self._source)[offset : offset + length], name=name)
+    view = _ViewFile(memoryview(self._source)[offset : offset + length], name=name)
+    if self._pread_fd is not None:
+        view.pread_at = (self._pread_fd, offset)  # see _SegmentSource._read
+    return view
+
+
+def _compound_init(self, dbfile, *args, **kwargs):  # type: ignore[no-untyped-def]
+    """Keep a descriptor of the segment file (Whoosh closes its own once mapped) for reading
+    posting lists with pread; it is closed with the storage, or when that is collected."""
+    fd = None
+    with contextlib.suppress(Exception):
+        fd = os.dup(dbfile.fileno())
+    _whoosh_compound_init(self, dbfile, *args, **kwargs)
+    self._pread_fd = fd
+    self._pread_closer = weakref.finalize(self, os.close, fd) if fd is not None else None
+
+
+def _compound_close(self):  # type: ignore[no-untyped-def]
+    closer = getattr(self, "_pread_closer", None)
+    if closer is not None:
+        closer()
+    return _whoosh_compound_close(self)
 
 
 _whoosh_compound_open_file = CompoundStorage.open_file
+_whoosh_compound_init = CompoundStorage.__init__
+_whoosh_compound_close = CompoundStorage.close
 CompoundStorage.open_file = _compound_open_file
+CompoundStorage.__init__ = _compound_init
+CompoundStorage.close = _compound_close
 
 _WORD = r"\w+(?:[-'.]\w+)*"
 TEXT_ANALYZER = (
@@ -1117,13 +1152,14 @@ def _edit_distance(a: str, b: str) -> int:
 # written (only its deletions do), so decoded postings, lengths and sort keys are kept per
 # segment id across searchers, and the words of a query typed one letter at a time are decoded
 # once. Memory is bounded by POSTINGS_CACHE_BYTES.
-POSTINGS_CACHE_BYTES = 96 * 1024 * 1024
+POSTINGS_CACHE_BYTES = 128 * 1024 * 1024
 # warm(): the most common words, while they cost more than a millisecond to decode.
-WARM_BYTES = 48 * 1024 * 1024
+WARM_BYTES = 64 * 1024 * 1024
 WARM_TERMS = 2000
 WARM_MIN_DF = 2000
 _LENGTH_TABLE = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
 _EMPTY_IDS = np.empty(0, dtype=np.int32)
+_INT = Struct("!i")
 _EMPTY_WEIGHTS = np.empty(0, dtype=np.float32)
 
 
@@ -1178,31 +1214,29 @@ class _SegmentSource:
         return _ARRAYS.get((self.key, "p", field, term), lambda: self._read(field, term))  # type: ignore[return-value]
 
     def _read(self, field: str, term: bytes) -> tuple[np.ndarray, np.ndarray]:
-        reader = self.reader
+        terms = self.reader._terms
         try:
-            matcher = reader._terms.matcher(field, term, reader.schema[field].format)
+            info = terms.term_info(field, term)
         except (TermNotFound, KeyError):
             return _EMPTY_IDS, _EMPTY_WEIGHTS
-        ids: list[int] = []
-        weights: list[float] = []
-        if not isinstance(matcher, W3LeafMatcher) or matcher._byteids:
-            while matcher.is_active():  # short postings kept inline in the term table
-                ids.append(matcher.id())
-                weights.append(matcher.weight())
-                matcher.next()
+        if info.is_inlined():  # a rare word's few postings, kept in the term table
+            ids, weights, _ = info.inlined_postings()
         else:
-            from itertools import accumulate, repeat
-
-            while matcher.is_active():
-                matcher._read_data()
-                deltas, blockweights = matcher._data[0], matcher._data[1]
-                ids.extend(accumulate(deltas))  # each block's ids are deltas from 0
-                if blockweights is None or isinstance(blockweights, float):
-                    weights.extend(repeat(blockweights or 1.0, len(deltas)))
-                else:
-                    weights.extend(blockweights)
-                matcher._next_block()
-        return np.array(ids, dtype=np.int32), np.array(weights, dtype=np.float32)
+            offset, length = info.extent()
+            if isinstance(length, tuple):  # how whoosh-reloaded's term info returns it
+                (length,) = length
+            where = getattr(terms._postfile, "pread_at", None)
+            if where is not None:
+                # Read the posting list with one pread, not through the memory map: the map
+                # would leave every page it touched counted in the process's resident memory.
+                fd, base = where
+                data = os.pread(fd, length, base + offset)
+            else:
+                data = bytes(terms._postfile.get(offset, length))
+            ids, weights = _decode_postings(data)
+        exact = np.array(weights, dtype=np.float32)
+        small = exact.astype(np.float16)  # frequency x field boost: small, exact in 16 bits
+        return np.array(ids, dtype=np.int32), small if np.array_equal(small, exact) else exact
 
     def lengths(self, field: str) -> np.ndarray:
         return _ARRAYS.get((self.key, "l", field), lambda: self._read_lengths(field))  # type: ignore[return-value]
@@ -1262,6 +1296,36 @@ class _SegmentSource:
         if self._titles is None:
             self._titles = self.reader.column_reader("title_sort", translate=False)
         return self._titles[docnum]
+
+
+def _decode_postings(data: bytes) -> tuple[list[int], list[float]]:
+    """Document numbers and weights of a Whoosh 3 posting list (what W3LeafMatcher reads a
+    block at a time): a magic tag, then blocks of [int length (negative: the last block)]
+    [pickled block info][data: a pickled (id deltas, weights, values), maybe compressed]."""
+    if data[:4] != WHOOSH3_HEADER_MAGIC:
+        raise IndexDamaged("a posting list does not start with its tag")
+    stream = io.BytesIO(data)
+    ids: list[int] = []
+    weights: list[float] = []
+    position = 4
+    while True:
+        (length,) = _INT.unpack_from(data, position)
+        last = length < 0
+        end = position + _INT.size + abs(length)
+        stream.seek(position + _INT.size)
+        count, _maxid, _maxweight, compression, _mn, _mx = pickle.load(stream)
+        block = data[stream.tell() : end]
+        deltas, block_weights, _values = pickle.loads(
+            zlib.decompress(block) if compression else block
+        )
+        ids.extend(accumulate(deltas))  # each block's ids are deltas from 0
+        if block_weights is None or isinstance(block_weights, float):
+            weights.extend(repeat(block_weights or 1.0, count))
+        else:
+            weights.extend(block_weights)
+        if last:
+            return ids, weights
+        position = end
 
 
 def _sources(searcher) -> list[_SegmentSource]:  # type: ignore[no-untyped-def]
