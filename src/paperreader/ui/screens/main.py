@@ -48,6 +48,9 @@ from paperreader.ui.widgets.task_bar import TaskBar
 DEBOUNCE = 0.0
 WARM_AFTER = 1.0  # seconds after start before the search cache is warmed (first page first)
 DETAIL_DELAY = 0.04  # seconds the cursor rests on a row before the detail pane is redrawn
+# While typing in the search bar the list follows every key; the detail pane (a paper, its
+# highlights, similar papers) waits for a pause, so it never slows the next key's search.
+TYPING_DETAIL_DELAY = 0.3
 SORTS = ("relevance", "newest", "oldest", "title")
 BASE_VIEWS = [
     ("all", "All papers"),
@@ -131,6 +134,7 @@ class MainScreen(Screen[None]):
         self.search_error: str | None = None
         self._seq = 0
         self._shown_seq = 0
+        self._topbar_text = ""
         self._save_lock = threading.Lock()
         self._search_lock = threading.Lock()
         self._release_after = 0  # held keys are released once this search shows
@@ -268,6 +272,7 @@ class MainScreen(Screen[None]):
             return
         self._shown_seq = seq
         self.search_error = None
+        had_suggestion = bool(self.result and self.result.suggestion)
         self.result = result
         paper_list = self.paper_list
         paper_list.empty_message = (
@@ -297,7 +302,8 @@ class MainScreen(Screen[None]):
         else:
             self._set_suggestion(None)
         self._update_topbar()
-        self.refresh_bindings()
+        if bool(result.suggestion) != had_suggestion:  # ctrl+y comes and goes with it
+            self.refresh_bindings()  # (the footer is rebuilt: not at every keystroke)
         self._release_keys(seq)
 
     def _release_keys(self, seq: int) -> None:
@@ -332,7 +338,9 @@ class MainScreen(Screen[None]):
         bar.append(self.view_label(), style="bold")
         bar.append(" · sort: ")
         bar.append(self.effective_sort(), style="bold")
-        self.query_one("#topbar", Static).update(bar)
+        if bar.plain != self._topbar_text:  # unchanged while typing: no repaint
+            self._topbar_text = bar.plain
+            self.query_one("#topbar", Static).update(bar)
 
     @on(Input.Changed, "#query")
     def _query_changed(self, event: Input.Changed) -> None:
@@ -433,7 +441,11 @@ class MainScreen(Screen[None]):
 
     def show_paper(self, paper_id: str, hit: Hit | None = None) -> None:
         self.current_id = paper_id
-        self._load_detail(paper_id, self.result, DETAIL_DELAY if hit is not None else 0.0)
+        delay = 0.0
+        if hit is not None:
+            typing = self.focused is self.search_input
+            delay = TYPING_DETAIL_DELAY if typing else DETAIL_DELAY
+        self._load_detail(paper_id, self.result, delay)
 
     @work(thread=True, exclusive=True, group="detail")
     def _load_detail(self, paper_id: str, result: SearchResult | None, delay: float = 0.0) -> None:
@@ -741,7 +753,10 @@ class MainScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="sync")
     def poll_store(self) -> None:
         try:
+            before = self.library.count()
             changed = self.library.sync_store()
+            if self.library.count(fresh=True) != before:  # another process imported papers
+                self.app.call_from_thread(self._update_topbar)
         except Exception as exc:
             message = str(exc) if isinstance(exc, PaperreaderError) else unexpected(exc)
             self.app.call_from_thread(self._report, [message])
