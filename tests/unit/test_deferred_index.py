@@ -181,3 +181,10 @@ def test_a_backlog_of_most_of_the_library_is_one_rebuild(library: Library, monke
     assert rebuilds == [1]
     assert library.unindexed_count() == 0
     assert library.search("qqheron", limit=200).total == 150
+
+
+def test_check_names_papers_waiting_for_the_index(library: Library) -> None:
+    library.add_papers(papers(3), index=False)
+    assert any("3 imported papers are not searchable yet" in p for p in library.check())
+    library.catch_up()
+    assert library.check() == []

@@ -530,7 +530,13 @@ class Library:
         problems.extend(str(p) for p in bad)
         records = self.records.count()
         indexed = self.index.doc_count()
-        if indexed != records:
+        waiting = self.records.unindexed_count()
+        if waiting:  # an import's papers still being indexed: not damage, but say so
+            problems.append(
+                f"{self.index.path}: {waiting} imported papers are not searchable yet; "
+                "`paperreader index` indexes them"
+            )
+        elif indexed != records:
             problems.append(
                 f"{self.index.path}: indexes {indexed} papers, the library has {records}"
             )
