@@ -16,6 +16,7 @@ import asyncio
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import sys
@@ -138,8 +139,11 @@ async def typing(root: Path, queries: list[str], *, cold: bool = False) -> dict[
             await until(lambda b=before: screen.paper_list.cursor == b - 1)
             moves.append((time.perf_counter() - t0) * 1000)
             await asyncio.sleep(0.05)  # a held key repeats about this often
+        private_mb = _private_mb()
     library.close()
     return {
+        "app_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "app_private_mb_at_end": private_mb,
         "typed_after_warm_up_s": warm_s,
         "keystroke_to_results": summary(latencies),
         "keystroke_echo": summary(echoes),
@@ -148,6 +152,15 @@ async def typing(root: Path, queries: list[str], *, cold: bool = False) -> dict[
         "jump_to_last_ms": round(jump, 1),
         "cursor_move": summary(moves),
     }
+
+
+def _private_mb() -> float:
+    """RssAnon: the process's own memory, not the index pages it has mapped."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("RssAnon:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
 
 
 def build(count: int) -> Path:

@@ -123,3 +123,26 @@ def test_the_array_cache_keeps_to_its_budget() -> None:
     assert not made
     cache.get(("k", 0), lambda: made.append(1) or np.zeros(500))  # the oldest went
     assert made
+
+
+def test_searchers_of_different_threads_share_one_map_per_segment(library) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    def maps(searcher) -> list[object]:  # type: ignore[no-untyped-def]
+        found = []
+        for sub, _ in searcher.leaf_searchers():
+            storage = sub.reader()._storage
+            found.append(getattr(getattr(storage, "a", storage), "_source", None))
+        return found
+
+    expected = [h.id for h in library.search("diffusion model", limit=5).hits]
+    others = []
+    thread = threading.Thread(target=lambda: others.append(library.index.searcher()))
+    thread.start()
+    thread.join()
+    mine = library.index.searcher()
+    assert others[0] is not mine
+    assert all(m is not None for m in maps(mine))
+    assert [id(m) for m in maps(mine)] == [id(m) for m in maps(others[0])]
+    others[0].close()  # the other thread's searcher goes; this one's map stays usable
+    assert [h.id for h in library.search("diffusion model", limit=5).hits] == expected

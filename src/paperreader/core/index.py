@@ -12,6 +12,7 @@ import functools
 import heapq
 import io
 import math
+import mmap
 import os
 import pickle
 import re
@@ -176,19 +177,77 @@ def _compound_open_file(self, name, *args, **kwargs):  # type: ignore[no-untyped
     return view
 
 
+class _SharedMaps:
+    """One memory map per segment file for the whole process. Each thread has its own Whoosh
+    searcher (readers keep file positions), and each opened its own map of every segment: the
+    pages they touched were counted once per map (the reader's worker threads took the
+    resident size of a 100,000-paper session to ~550 MB). Segment files never change once
+    written, so their storages share one map, closed with the last of them."""
+
+    def __init__(self) -> None:
+        self._maps: dict[tuple[int, ...], list] = {}  # file identity -> [map, users]
+        self._lock = threading.Lock()
+
+    def share(self, fd: int, fresh: mmap.mmap) -> tuple[mmap.mmap, Callable[[], None]]:
+        info = os.fstat(fd)
+        key = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+        with self._lock:
+            entry = self._maps.get(key)
+            if entry is None:
+                entry = self._maps[key] = [fresh, 0]
+            else:
+                fresh.close()
+            entry[1] += 1
+        return entry[0], functools.partial(self._release, key)
+
+    def _release(self, key: tuple[int, ...]) -> None:
+        with self._lock:
+            entry = self._maps.get(key)
+            if entry is None:
+                return
+            entry[1] -= 1
+            if entry[1] <= 0:
+                del self._maps[key]
+                with contextlib.suppress(BufferError):  # a view still held: the GC unmaps it
+                    entry[0].close()
+
+
+_MAPS = _SharedMaps()
+
+
 def _compound_init(self, dbfile, *args, **kwargs):  # type: ignore[no-untyped-def]
     """Keep a descriptor of the segment file (Whoosh closes its own once mapped) for reading
-    posting lists with pread; it is closed with the storage, or when that is collected."""
+    posting lists with pread, and map the file once per process (_SharedMaps). Both are
+    released with the storage, or when it is collected."""
     fd = None
     with contextlib.suppress(Exception):
         fd = os.dup(dbfile.fileno())
     _whoosh_compound_init(self, dbfile, *args, **kwargs)
     self._pread_fd = fd
-    self._pread_closer = weakref.finalize(self, os.close, fd) if fd is not None else None
+    release_map = None
+    if fd is not None and self._source is not None:
+        self._source, release_map = _MAPS.share(fd, self._source)
+    self._pread_closer = (
+        weakref.finalize(self, _close_segment_file, fd, release_map) if fd is not None else None
+    )
+
+
+def _close_segment_file(fd: int, release_map: Callable[[], None] | None) -> None:
+    os.close(fd)
+    if release_map is not None:
+        release_map()
 
 
 def _compound_close(self):  # type: ignore[no-untyped-def]
     closer = getattr(self, "_pread_closer", None)
+    if closer is not None and self._source is not None:
+        self._source = None  # the shared map is not this storage's to close
+        if not self.is_closed:
+            self.is_closed = True
+            if self._file:
+                self._file.close()
+        closer()
+        return None
     if closer is not None:
         closer()
     return _whoosh_compound_close(self)
@@ -777,10 +836,18 @@ class SearchIndex:
         reader = searcher.reader()
         sources = _sources(searcher)
         common: list[tuple[int, str, bytes]] = []
+        segments = getattr(reader, "readers", None) or [reader]
         for field in ("title", "abstract"):
-            if field in reader.schema and reader.field_length(field):
-                found = ((ti.doc_frequency(), field, text) for text, ti in reader.iter_field(field))
-                common.extend(heapq.nlargest(WARM_TERMS, found))
+            if field not in reader.schema or not reader.field_length(field):
+                continue
+            # Each segment's term table walked in order (a multi-segment reader looks every
+            # word up in every segment: the whole table's pages, 350 MB of them at 100k);
+            # each segment's most common words, counted over all segments.
+            words: set[bytes] = set()
+            for segment in segments:
+                found = ((ti.doc_frequency(), text) for text, ti in segment.iter_field(field))
+                words.update(text for _, text in heapq.nlargest(WARM_TERMS, found))
+            common.extend((reader.doc_frequency(field, text), field, text) for text in words)
         common.sort(reverse=True)
         used = 0
         for df, field, text in common:
