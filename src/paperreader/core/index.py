@@ -241,17 +241,13 @@ def _close_segment_file(fd: int, release_map: Callable[[], None] | None) -> None
 
 def _compound_close(self):  # type: ignore[no-untyped-def]
     closer = getattr(self, "_pread_closer", None)
-    if closer is not None and self._source is not None:
-        self._source = None  # the shared map is not this storage's to close
-        if not self.is_closed:
-            self.is_closed = True
-            if self._file:
-                self._file.close()
-        closer()
-        return None
     if closer is not None:
-        closer()
-    return _whoosh_compound_close(self)
+        self._source = None  # the shared map is not this storage's to close: closer releases it
+    try:
+        return _whoosh_compound_close(self)
+    finally:
+        if closer is not None:
+            closer()
 
 
 _whoosh_compound_open_file = CompoundStorage.open_file
