@@ -381,11 +381,13 @@ class Library:
                 progress(seen, None)
         return report
 
-    def _index_papers(self, papers: list[Paper]) -> None:
+    def _index_papers(self, papers: list[Paper], ids: list[str] | None = None) -> None:
+        """Index `papers`, then clear their unindexed marks (or those of `ids`, which may
+        name papers gone since they were marked: nothing to index for those)."""
         users = self.users()
         self.index.upsert((p, users.get(p.id)) for p in papers)
         with self.records.batch():
-            self.records.mark_indexed(p.id for p in papers)
+            self.records.mark_indexed(ids if ids is not None else [p.id for p in papers])
 
     def unindexed_count(self) -> int:
         """Papers in the library that searches do not find yet (see catch_up)."""
@@ -423,10 +425,7 @@ class Library:
                 ids = self.records.unindexed(CATCH_UP_BATCH)
                 if not ids:
                     break
-                found = self.records.get_many(ids)
-                self._index_papers(list(found.values()))
-                with self.records.batch():  # ids of papers gone since: nothing to index
-                    self.records.mark_indexed(ids)
+                self._index_papers(list(self.records.get_many(ids).values()), ids)
                 done += len(ids)
                 if progress:
                     progress(done, total)
