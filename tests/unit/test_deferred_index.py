@@ -188,3 +188,20 @@ def test_check_names_papers_waiting_for_the_index(library: Library) -> None:
     assert any("3 imported papers are not searchable yet" in p for p in library.check())
     library.catch_up()
     assert library.check() == []
+
+
+def test_a_large_rebuild_commits_in_chunks_and_keeps_every_paper(  # type: ignore[no-untyped-def]
+    library: Library, monkeypatch
+) -> None:
+    from paperreader.core import index as index_module
+
+    monkeypatch.setattr(index_module, "REBUILD_CHUNK", 60)
+    monkeypatch.setattr(index_module, "PARALLEL_REBUILD_FROM", 50)
+    monkeypatch.setattr(index_module.threading, "active_count", lambda: 1)  # two processes
+    library.add_papers(papers(150, "qqosprey"), index=False)
+    total = library.count()
+    assert library.reindex() == total
+    ix = library.index.ix
+    assert len(ix._segments()) >= total // 60  # one segment set per chunk, none merged
+    assert library.search("qqosprey", limit=200).total == 150
+    assert library.search("number 149").hits[0].id == "qqosprey-149"
