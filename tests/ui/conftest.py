@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 
 from paperreader.core.library import Library
@@ -11,3 +13,11 @@ from paperreader.ui.app import PaperReader, create_app
 @pytest.fixture
 def app(library: Library) -> PaperReader:
     return create_app(library, show_timing=False, poll_seconds=0)
+
+
+@pytest.fixture(autouse=True)
+def _unfreeze_gc():  # type: ignore[no-untyped-def]
+    """The reader freezes what it built once warm (gc.freeze): in this long-lived test process
+    that would keep every earlier test's app alive. Production runs one app per process."""
+    yield
+    gc.unfreeze()

@@ -723,3 +723,21 @@ async def test_enter_runs_the_full_search_at_once(app, library):
         await settle(pilot)
         assert screen.paper_list.total == full.total
         assert screen.focused is screen.paper_list
+
+
+async def test_once_warm_the_reader_keeps_its_objects_out_of_full_collections(app, monkeypatch):
+    import gc
+
+    from paperreader.ui.screens import main as main_module
+
+    monkeypatch.setattr(main_module, "WARM_AFTER", 0.01)
+    gc.unfreeze()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await app.workers.wait_for_complete()
+        frozen = gc.get_freeze_count()
+        assert frozen > 10_000  # the DOM, the index readers: not rescanned by every full pass
+        await type_text(pilot, "/attention")  # searching works; what it builds is not frozen
+        await settle(pilot)
+        assert main(pilot).paper_list.total > 0
+        assert gc.get_freeze_count() <= frozen

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from rich.cells import cell_len
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events, work
@@ -290,62 +291,98 @@ class PaperList(ScrollView, can_focus=True):
         if hit is None:
             style = self.get_component_rich_style("paper-list--loading")
             return self._strip(Text("    …", style=style, end=""), width, base)
-        text = self._row(hit, width)
+        cursor = None
         if index == self.cursor:
             name = "paper-list--cursor" if self.has_focus else "paper-list--cursor-blurred"
-            text.stylize(self.get_component_rich_style(name))
-        return self._strip(text, width, base)
+            cursor = self.get_component_rich_style(name)
+        row = self._row(hit, width, cursor)
+        strip = Strip(row, sum(cell_len(seg.text) for seg in row)).adjust_cell_length(width, base)
+        return strip.apply_style(base) if base else strip
 
     def _strip(self, text: Text, width: int, base: Style) -> Strip:
         segments = list(text.render(self.app.console))
         strip = Strip(segments, cell_len(text.plain)).adjust_cell_length(width, base)
         return strip.apply_style(base) if base else strip
 
-    def _row(self, hit: Hit, width: int) -> Text:
-        """` ★✎● Title of the paper          First Author   2026-03-11  #tag`"""
+    def _row(self, hit: Hit, width: int, cursor: Style | None) -> list[Segment]:
+        """` ★✎● Title of the paper          First Author   2026-03-11  #tag`
+
+        Built as segments, not as a Rich Text: a new result repaints every visible row, and
+        Text's styling, truncation and rendering cost ~4x more per row."""
         get = self.get_component_rich_style
-        marks = Text(no_wrap=True, end="")
-        marks.append(" ")
-        marks.append("★" if hit.bookmarked else " ", get("paper-list--marker"))
-        marks.append("✎" if hit.has_note else " ", get("paper-list--marker"))
-        marks.append(STATE_MARK[hit.state], get("paper-list--marker"))
-        marks.append(" ")
-        tail = Text(no_wrap=True, end="")
+        marker = get("paper-list--marker")
+        segments: list[tuple[str, Style | None]] = [
+            (" ", None),
+            ("★" if hit.bookmarked else " ", marker),
+            ("✎" if hit.has_note else " ", marker),
+            (STATE_MARK[hit.state], marker),
+            (" ", None),
+        ]
+        tail: list[tuple[str, Style | None]] = []
         if width >= 70 and self.state.authors:
-            tail.append("  ")
-            author = strip_controls(hit.first_author)
-            tail.append_text(_fit(author, 18, get("paper-list--author")))
+            author = _clip(strip_controls(hit.first_author), 18)
+            tail += [("  ", None), (author, get("paper-list--author"))]
         if width >= 44:
             when = hit.published.isoformat() if hit.published else ""
-            tail.append(" ")
-            tail.append(when.ljust(10), get("paper-list--date"))
-            tail.append(" ")
-        title_width = max(0, width - marks.cell_len - tail.cell_len)
-        tags = Text(no_wrap=True, end="")
+            tail += [(" ", None), (when.ljust(10), get("paper-list--date")), (" ", None)]
+        title_width = max(0, width - 5 - sum(cell_len(text) for text, _ in tail))
+        tags = ""
         if hit.tags and title_width >= 24:
             # Tags ride after the title (like mutt's labels), never more than a third of it.
             shown = strip_controls(" ".join(f"#{t}" for t in hit.tags))
-            tags = _fit(shown, min(24, title_width // 3), get("paper-list--tags"), pad=False)
-            tags = Text.assemble(" ", tags, no_wrap=True, end="")
-        title = Text(strip_controls(hit.title), no_wrap=True, end="")
-        if hit.state is ReadState.UNREAD:
-            title.stylize(get("paper-list--unread"))
+            tags = _clip(shown, min(24, title_width // 3), pad=False)
+            tags = " " + tags if tags else ""
+        title = strip_controls(hit.title)
         result = self.state.result
-        if result is not None and result.terms:
+        spans = self.library.spans(title, "title", result) if result and result.terms else []
+        room = title_width - cell_len(tags)
+        if cell_len(title) > room:
+            title = set_cell_size(title, max(0, room - 1)) + "…" if room > 0 else ""
+            cut = len(title)  # a highlighted word cut short lends its highlight to the "…"
+            spans = [(start, min(end, cut)) for start, end in spans if start < cut - 1]
+        plain = get("paper-list--unread") if hit.state is ReadState.UNREAD else None
+        if spans:
             match = get("paper-list--match")
-            for start, end in self.library.spans(title.plain, "title", result):
-                title.stylize(match, start, end)
-        title.truncate(title_width - tags.cell_len, overflow="ellipsis")
-        title.append_text(tags)
-        title.truncate(title_width, overflow="ellipsis", pad=True)
-        row = Text(no_wrap=True, end="")
-        row.append_text(marks)
-        row.append_text(title)
-        row.append_text(tail)
-        return row
+            highlighted = plain + match if plain else match
+            at = 0
+            for start, end in spans:
+                segments += [(title[at:start], plain), (title[start:end], highlighted)]
+                at = end
+            segments.append((title[at:], plain))
+        else:
+            segments.append((title, plain))
+        if tags:
+            segments.append((tags, get("paper-list--tags")))
+        used = cell_len(title) + cell_len(tags)
+        if used > title_width:  # only when the tags alone are wider than the room left
+            segments = _crop(segments, 5 + title_width)
+        elif used < title_width:
+            segments.append((" " * (title_width - used), None))
+        segments += tail
+        if cursor is not None:
+            return [
+                Segment(text, style + cursor if style else cursor)
+                for text, style in segments
+                if text
+            ]
+        return [Segment(text, style) for text, style in segments if text]
 
 
-def _fit(text: str, width: int, style: Style, *, pad: bool = True) -> Text:
-    out = Text(text, style=style, no_wrap=True, end="")
-    out.truncate(width, overflow="ellipsis", pad=pad)
+def _clip(text: str, width: int, *, pad: bool = True) -> str:
+    """`text` in `width` cells: cut with an ellipsis, or padded (as Rich's truncate does)."""
+    length = cell_len(text)
+    if length > width:
+        return set_cell_size(text, width - 1) + "…" if width > 0 else ""
+    return text + " " * (width - length) if pad else text
+
+
+def _crop(segments: list[tuple[str, Style | None]], width: int) -> list[tuple[str, Style | None]]:
+    out: list[tuple[str, Style | None]] = []
+    for text, style in segments:
+        if width <= 0:
+            break
+        if cell_len(text) > width:
+            text = set_cell_size(text, width - 1) + "…" if width > 1 else "…"
+        out.append((text, style))
+        width -= cell_len(text)
     return out
