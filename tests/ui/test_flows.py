@@ -289,6 +289,12 @@ async def test_malformed_query_shows_a_message(app):
         assert screen.search_error is None and screen.paper_list.total == 98
 
 
+def footer_text(pilot) -> str:
+    from textual.widgets._footer import FooterKey
+
+    return " ".join(key.description for key in pilot.app.screen.query(FooterKey))
+
+
 async def test_did_you_mean_is_accepted_with_one_key(app):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -298,11 +304,13 @@ async def test_did_you_mean_is_accepted_with_one_key(app):
         await pilot.press("enter")
         await settle(pilot)
         assert "Did you mean “transformer”?" in text_of(screen, "#suggestion")
+        assert "Use suggestion" in footer_text(pilot)
         await pilot.press("ctrl+y")
         await settle(pilot)
         assert screen.search_input.value == "transformer"
         assert not screen.query_one("#suggestion").display
         assert screen.paper_list.total > 0
+        assert "Use suggestion" not in footer_text(pilot)
 
 
 async def test_sort_cycles(app):

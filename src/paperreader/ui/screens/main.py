@@ -135,6 +135,8 @@ class MainScreen(Screen[None]):
         self.search_error: str | None = None
         self._seq = 0
         self._shown_seq = 0
+        self._suggestion_usable = False  # what the footer last showed for ctrl+y
+        self._status_width = -1
         self._topbar_text = ""
         self._save_lock = threading.Lock()
         self._search_lock = threading.Lock()
@@ -261,9 +263,9 @@ class MainScreen(Screen[None]):
         status = self.query_one("#search-status", Static)
         status.add_class("-error")
         if query.partial:  # still typing (`date:20`): say so quietly, keep the list
-            status.update(Text("incomplete query"))
+            self._set_status(Text("incomplete query"))
             return
-        status.update(Text("query error", style="bold"))
+        self._set_status(Text("query error", style="bold"))
         self._set_suggestion(Text(f"⚠ {strip_controls(message)}"), error=True)
 
     def _show_result(
@@ -278,7 +280,6 @@ class MainScreen(Screen[None]):
             return
         self._shown_seq = seq
         self.search_error = None
-        had_suggestion = bool(self.result and self.result.suggestion)
         self.result = result
         paper_list = self.paper_list
         paper_list.empty_message = (
@@ -295,7 +296,7 @@ class MainScreen(Screen[None]):
         count = f"{result.total:,} {noun}{'' if result.total == 1 else 's'}"
         if self.show_timing:
             count += f" · {result.elapsed_ms:.0f} ms"
-        status.update(count)
+        self._set_status(Text(count))
         if result.suggestion:
             hint = Text("Did you mean ")
             hint.append(f"“{strip_controls(result.suggestion)}”", style="bold")
@@ -308,8 +309,6 @@ class MainScreen(Screen[None]):
         else:
             self._set_suggestion(None)
         self._update_topbar()
-        if bool(result.suggestion) != had_suggestion:  # ctrl+y comes and goes with it
-            self.refresh_bindings()  # (the footer is rebuilt: not at every keystroke)
         self._release_keys(seq)
 
     def _release_keys(self, seq: int) -> None:
@@ -317,13 +316,25 @@ class MainScreen(Screen[None]):
             self._release_after = 0
             self.app.release_keys()  # type: ignore[attr-defined]
 
+    def _set_status(self, text: Text) -> None:
+        """The result count beside the query. Its width is `auto`: only a change of length
+        needs a layout pass (one repaints the scrollbars and more, ~5 ms a keystroke)."""
+        status = self.query_one("#search-status", Static)
+        status.update(text, layout=text.cell_len != self._status_width)
+        self._status_width = text.cell_len
+
     def _set_suggestion(self, text: Text | None, *, error: bool = False) -> None:
         line = self.query_one("#suggestion", Static)
         line.set_class(error, "-error")
-        line.display = text is not None
         if text is not None:
             line.update(text)
-        self.refresh_bindings()
+        if line.display != (text is not None):
+            line.display = text is not None
+        usable = bool(self.result and self.result.suggestion)
+        if usable != self._suggestion_usable:  # ctrl+y comes and goes with a suggestion
+            self._suggestion_usable = usable
+            # Not at every keystroke: the footer is rebuilt (~40 widgets mounted) each time.
+            self.refresh_bindings()
 
     def effective_sort(self) -> str:
         sort = self.query_state.sort
