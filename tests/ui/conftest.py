@@ -19,5 +19,7 @@ def app(library: Library) -> PaperReader:
 def _unfreeze_gc():  # type: ignore[no-untyped-def]
     """The reader freezes what it built once warm (gc.freeze): in this long-lived test process
     that would keep every earlier test's app alive. Production runs one app per process."""
+    thresholds = gc.get_threshold()
     yield
     gc.unfreeze()
+    gc.set_threshold(*thresholds)

@@ -181,13 +181,10 @@ class MainScreen(Screen[None]):
         """Once the first page is up: the common words' postings into memory, so the first
         searches for them do not each pay for decoding them (see SearchIndex.warm)."""
         worker = get_current_worker()
-        # What start-up built (Textual's DOM, the index's readers and caches) lives as long as
-        # the app: keep it out of the garbage collector's full passes, which scanned every
-        # object and paused the reader for 60-90 ms several times in a typing session.
-        gc.freeze()
+        settle_gc()
         with contextlib.suppress(PaperreaderError):  # a damaged index says so on search
             self.library.warm_search(should_stop=lambda: worker.is_cancelled)
-        gc.freeze()  # and what the warm-up added
+        gc.freeze()  # what the warm-up added too
 
     def focus_now(self, widget: Widget) -> None:
         """Move the focus before the next key is handled: `widget.focus()` waits its turn
@@ -793,6 +790,15 @@ class MainScreen(Screen[None]):
             if problem not in self._reported:
                 self._reported.add(problem)
                 self.say(problem, title="A notes file cannot be read", severity="error", timeout=10)
+
+
+def settle_gc() -> None:
+    """What start-up built (Textual's DOM, the index's readers and caches) lives as long as
+    the app: keep it out of the collector's full passes, and run those far less often.
+    Measured while typing at 100k papers: 7 full passes of 15-70 ms each and ~900 young
+    passes per 63 keystrokes, before; no full pass and ~160 young passes (~1 ms), after."""
+    gc.freeze()
+    gc.set_threshold(10_000, 20, 100)
 
 
 def tags_saved(user: UserData) -> str:
