@@ -200,3 +200,22 @@ def test_a_reader_thread_never_sees_an_unfinished_import(library: Library) -> No
     library.add_papers(records())
     assert seen == [None]
     assert library.get("mid-import-1").title == "Written But Not Committed"
+
+
+def test_pages_of_the_newest_list_read_from_either_end_agree(library: Library) -> None:
+    # Ties on the date and undated papers: the order must still be one total order.
+    library.add_papers(
+        [
+            Paper(id=f"qqtie-{n}", title=f"Tie {n}", published=date(2026, 3, 11) if n % 3 else None)
+            for n in range(25)
+        ]
+    )
+    total = library.count(fresh=True)
+    everything = [p.id for p in library.records.newest(0, total + 10)]
+    assert len(everything) == total == len(set(everything))
+    for offset in (0, 7, total // 2, total // 2 + 1, total - 30, total - 5, total - 1, total):
+        for limit in (1, 13, 50):
+            page = library.records.newest(offset, limit, total=total)
+            assert [p.id for p in page] == everything[offset : offset + limit], (offset, limit)
+    last = library.search("", offset=total - 3, limit=50, sort="newest")
+    assert [h.id for h in last.hits] == everything[-3:] and last.total == total
