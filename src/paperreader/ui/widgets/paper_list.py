@@ -348,7 +348,7 @@ class PaperList(ScrollView, can_focus=True):
         if cell_len(title) > room:
             title = set_cell_size(title, max(0, room - 1)) + "…" if room > 0 else ""
             cut = len(title)  # a highlighted word cut short lends its highlight to the "…"
-            spans = [(start, min(end, cut)) for start, end in spans if start < cut - 1]
+            spans = [(start, min(end, cut)) for start, end in spans if start < cut]
         plain = get("paper-list--unread") if hit.state is ReadState.UNREAD else None
         if spans:
             match = get("paper-list--match")
@@ -361,7 +361,7 @@ class PaperList(ScrollView, can_focus=True):
         else:
             segments.append((title, plain))
         if tags:
-            segments.append((tags, get("paper-list--tags")))
+            segments += [(" ", None), (tags[1:], get("paper-list--tags"))]
         used = cell_len(title) + cell_len(tags)
         if used > title_width:  # only when the tags alone are wider than the room left
             segments = _crop(segments, 5 + title_width)
