@@ -146,3 +146,41 @@ def test_searchers_of_different_threads_share_one_map_per_segment(library) -> No
     assert [id(m) for m in maps(mine)] == [id(m) for m in maps(others[0])]
     others[0].close()  # the other thread's searcher goes; this one's map stays usable
     assert [h.id for h in library.search("diffusion model", limit=5).hits] == expected
+
+
+def test_posting_lists_decode_as_whoosh_reads_them(library, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Every posting list of an index with blocks of every layout: first ids of one, two and
+    four bytes, gaps over 255 (such blocks are unpickled), equal and varying weights, short
+    blocks (TUPLE1-3), inlined lists."""
+    papers = [
+        Paper(
+            id=f"qqpost-{n}",
+            title=f"qqevery {'qqeven' if n % 2 == 0 else ''} {'qqrare' if n % 400 == 7 else ''}",
+            abstract=f"qqevery {'qqtwice qqtwice' if n % 3 == 0 else 'qqonce'} text {n}",
+        )
+        for n in range(700)  # with the sample: ~800 documents, ids past 255
+    ]
+    library.add_papers(papers)
+    library.index.optimize()  # one segment of ~800 documents
+    layouts: list[bool] = []
+    parse = index_module._block_without_values
+    monkeypatch.setattr(
+        index_module,
+        "_block_without_values",
+        lambda raw, count: layouts.append(parse(raw, count) is not None) or parse(raw, count),
+    )
+    searcher = library.index.searcher()
+    (source,) = index_module._sources(searcher)
+    reader = source.reader
+    for field in ("title", "abstract"):
+        for term in reader.lexicon(field):
+            matcher = reader.postings(field, term)
+            expected_ids, expected_weights = [], []
+            while matcher.is_active():
+                expected_ids.append(matcher.id())
+                expected_weights.append(matcher.weight())
+                matcher.next()
+            ids, weights = source._read(field, term)
+            assert ids.tolist() == expected_ids, (field, term)
+            assert weights.astype(float).tolist() == expected_weights, (field, term)
+    assert layouts.count(True) >= 10 and layouts.count(False) >= 10  # both ways were taken

@@ -24,7 +24,7 @@ import zlib
 from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from itertools import accumulate, chain, islice, repeat
+from itertools import chain, islice
 from pathlib import Path
 from struct import Struct
 
@@ -1317,7 +1317,9 @@ class _SegmentSource:
         except (TermNotFound, KeyError):
             return _EMPTY_IDS, _EMPTY_WEIGHTS
         if info.is_inlined():  # a rare word's few postings, kept in the term table
-            ids, weights, _ = info.inlined_postings()
+            inlined_ids, inlined_weights, _ = info.inlined_postings()
+            ids = np.array(inlined_ids, dtype=np.int32)
+            exact = np.array(inlined_weights, dtype=np.float32)
         else:
             offset, length = info.extent()
             if isinstance(length, tuple):  # how whoosh-reloaded's term info returns it
@@ -1330,10 +1332,9 @@ class _SegmentSource:
                 data = os.pread(fd, length, base + offset)
             else:
                 data = bytes(terms._postfile.get(offset, length))
-            ids, weights = _decode_postings(data)
-        exact = np.array(weights, dtype=np.float32)
+            ids, exact = _decode_postings(data)
         small = exact.astype(np.float16)  # frequency x field boost: small, exact in 16 bits
-        return np.array(ids, dtype=np.int32), small if np.array_equal(small, exact) else exact
+        return ids, small if np.array_equal(small, exact) else exact
 
     def lengths(self, field: str) -> np.ndarray:
         return _ARRAYS.get((self.key, "l", field), lambda: self._read_lengths(field))  # type: ignore[return-value]
@@ -1395,15 +1396,15 @@ class _SegmentSource:
         return self._titles[docnum]
 
 
-def _decode_postings(data: bytes) -> tuple[list[int], list[float]]:
+def _decode_postings(data: bytes) -> tuple[np.ndarray, np.ndarray]:
     """Document numbers and weights of a Whoosh 3 posting list (what W3LeafMatcher reads a
     block at a time): a magic tag, then blocks of [int length (negative: the last block)]
     [pickled block info][data: a pickled (id deltas, weights, values), maybe compressed]."""
     if data[:4] != WHOOSH3_HEADER_MAGIC:
         raise IndexDamaged("a posting list does not start with its tag")
     stream = io.BytesIO(data)
-    ids: list[int] = []
-    weights: list[float] = []
+    ids: list[np.ndarray] = []
+    weights: list[np.ndarray] = []
     position = 4
     while True:
         (length,) = _INT.unpack_from(data, position)
@@ -1412,17 +1413,59 @@ def _decode_postings(data: bytes) -> tuple[list[int], list[float]]:
         stream.seek(position + _INT.size)
         count, _maxid, _maxweight, compression, _mn, _mx = pickle.load(stream)
         block = data[stream.tell() : end]
-        deltas, block_weights, _values = pickle.loads(
-            zlib.decompress(block) if compression else block
-        )
-        ids.extend(accumulate(deltas))  # each block's ids are deltas from 0
+        raw = zlib.decompress(block) if compression else block
+        parsed = _block_without_values(raw, count)
+        if parsed is None:
+            deltas, block_weights, _values = pickle.loads(raw)
+            parsed = np.array(deltas, dtype=np.int64), block_weights
+        deltas, block_weights = parsed
+        ids.append(np.cumsum(deltas, dtype=np.int64))  # each block's ids are deltas from 0
         if block_weights is None or isinstance(block_weights, float):
-            weights.extend(repeat(block_weights or 1.0, count))
+            weights.append(np.full(count, block_weights or 1.0, dtype=np.float32))
         else:
-            weights.extend(block_weights)
+            weights.append(np.asarray(block_weights, dtype=np.float32))
         if last:
-            return ids, weights
+            return np.concatenate(ids).astype(np.int32), np.concatenate(weights)
         position = end
+
+
+def _block_without_values(raw: bytes, count: int) -> tuple[np.ndarray, object] | None:
+    """A block's id deltas and weights read straight from its pickle, without unpickling
+    the values (a text field's positions: ~3/4 of the bytes and of the time), in the usual
+    layout: PROTO, MARK, the first id (any int), `count - 1` one-byte deltas, TUPLE, PUT,
+    then None or MARK, `count` floats, TUPLE. Anything else returns None and is unpickled."""
+    if len(raw) < 8 or raw[2] != _MARK or raw[3] not in _INT_SIZE:
+        return None
+    first_size = _INT_SIZE[raw[3]]
+    first = int.from_bytes(raw[4 : 4 + first_size], "little", signed=first_size == 4)
+    at = 4 + first_size
+    ids_end = at + 2 * (count - 1)
+    if ids_end + 2 >= len(raw) or raw[ids_end] != _TUPLE:
+        return None
+    ops = np.frombuffer(raw, np.uint8, 2 * (count - 1), at)
+    if not (ops[::2] == _BININT1).all():
+        return None
+    deltas = np.empty(count, dtype=np.int64)
+    deltas[0] = first
+    deltas[1:] = ops[1::2]
+    at = ids_end + 1 + _PUT_SIZE.get(raw[ids_end + 1], len(raw))
+    if at >= len(raw):
+        return None
+    if raw[at] == _NONE:
+        return deltas, None
+    floats_end = at + 1 + 9 * count
+    if raw[at] != _MARK or floats_end >= len(raw) or raw[floats_end] != _TUPLE:
+        return None
+    floats = np.frombuffer(raw, np.uint8, 9 * count, at + 1).reshape(count, 9)
+    if not (floats[:, 0] == _BINFLOAT).all():
+        return None
+    return deltas, floats[:, 1:].copy().view(">f8").ravel()
+
+
+# Pickle opcodes (protocol 2) of the layout above, as byte values; a PUT's size by its opcode.
+_MARK, _TUPLE, _BININT1, _NONE, _BINFLOAT = b"(tKNG"
+_PUT_SIZE = {ord("q"): 2, ord("r"): 5}
+_INT_SIZE = {_BININT1: 1, ord("M"): 2, ord("J"): 4}  # BININT1, BININT2, BININT
 
 
 def _sources(searcher) -> list[_SegmentSource]:  # type: ignore[no-untyped-def]
