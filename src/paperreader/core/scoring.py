@@ -10,6 +10,7 @@ plan with Whoosh's idf and average lengths), so both paths rank alike; a test co
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -149,7 +150,7 @@ def _dense(plan: Plan, seg: Segment) -> Scores:
     if isinstance(plan, Union):
         mask = np.zeros(n, dtype=bool)
         values = np.zeros(n)
-        for child in plan.children:
+        for child in _union_children(plan.children):
             part = _sparse(child, seg)
             if part is not None:  # a term's document numbers are unique: += is safe
                 mask[part[0]] = True
@@ -179,6 +180,17 @@ def _dense(plan: Plan, seg: Segment) -> Scores:
     if isinstance(plan, Everything):
         return Scores(np.ones(n, dtype=bool), np.full(n, plan.score))
     raise TypeError(f"not a plan node: {plan!r}")
+
+
+def _union_children(children: tuple[Plan, ...]) -> Iterator[Plan]:
+    """A union's children with unboosted inner unions spliced in and empty ones dropped (a
+    word missing from a field plans as an empty union: a typed query has a dozen, and each
+    cost several passes over arrays as long as the segment)."""
+    for child in children:
+        if isinstance(child, Union) and child.boost == 1.0:
+            yield from _union_children(child.children)
+        else:
+            yield child
 
 
 def top(keys: np.ndarray, ids: np.ndarray, k: int, *, high_ids_first: bool = False) -> np.ndarray:
