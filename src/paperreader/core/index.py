@@ -707,10 +707,14 @@ class SearchIndex:
                     progress(count)
                 if count % REBUILD_CHUNK == 0:
                     writer.commit(merge=False)  # merging would redo the work chunks avoid
+                    writer = None
                     writer = ix.writer(**writer_args)
             writer.commit(merge=False)
         except BaseException:
-            writer.cancel()
+            if (
+                writer is not None
+            ):  # committed chunks stay in the .new folder: the next rebuild clears it
+                writer.cancel()
             raise
         (fresh / "paperreader-schema").write_text(SCHEMA_VERSION)
         self.close()
