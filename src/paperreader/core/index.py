@@ -711,9 +711,8 @@ class SearchIndex:
                     writer = ix.writer(**writer_args)
             writer.commit(merge=False)
         except BaseException:
-            if (
-                writer is not None
-            ):  # committed chunks stay in the .new folder: the next rebuild clears it
+            # Committed chunks stay in the .new folder: the next rebuild clears it.
+            if writer is not None:
                 writer.cancel()
             raise
         (fresh / "paperreader-schema").write_text(SCHEMA_VERSION)
