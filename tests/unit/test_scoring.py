@@ -113,6 +113,62 @@ def test_warm_loads_common_words_and_changes_no_result(library, monkeypatch) -> 
     assert library.warm_search(should_stop=lambda: True) == 0
 
 
+def test_the_warm_up_is_saved_and_the_next_run_starts_warm(library, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    queries = ("model", "diffusion video", "lang", "language model~1")
+    before = {q: library.search(q, limit=50) for q in queries}
+    monkeypatch.setattr(index_module, "WARM_MIN_DF", 5)
+    monkeypatch.setattr(index_module, "WARM_SAVE_FROM_DOCS", 1)
+    monkeypatch.setattr(index_module, "_SAVED_WARM", {})
+    monkeypatch.setattr(index_module, "_WARM_TRIED", set())
+    warmed = library.warm_search()
+    folder = library.index.path.with_name("index-warm")
+    saved = sorted(p.name for p in folder.iterdir())
+    assert warmed > 0 and any(name.endswith(".json") for name in saved)
+    # The next run: nothing in memory; the saved lists are mapped, nothing is decoded.
+    index_module._ARRAYS.clear()
+    monkeypatch.setattr(index_module, "_SAVED_WARM", {})
+    decoded: list[bytes] = []
+    real_read = index_module._SegmentSource._read
+    monkeypatch.setattr(
+        index_module._SegmentSource,
+        "_read",
+        lambda self, field, term: decoded.append(term) or real_read(self, field, term),
+    )
+    monkeypatch.setattr(index_module, "_WARM_TRIED", set())
+    library.index._generation += 1  # a new searcher, as at the next start
+    assert library.search("model", limit=50).total == before["model"].total
+    assert decoded == []  # the first search was warm already
+    assert library.warm_search() == warmed
+    assert decoded == []
+    for query, result in before.items():
+        again = library.search(query, limit=50)
+        assert [(h.id, h.score) for h in again.hits] == [(h.id, h.score) for h in result.hits]
+        assert again.total == result.total
+    assert b"model" not in decoded  # served from the saved warm-up
+    # A file that does not fit its segment is ignored: warmed (decoded) and saved again.
+    (name,) = [p for p in folder.iterdir() if p.suffix == ".json"]
+    name.write_text('{"version": 1, "segment": "x"')
+    monkeypatch.setattr(index_module, "_SAVED_WARM", {})
+    assert library.warm_search() == warmed and b"model" in decoded
+    assert json.loads(name.read_text())["segment"] == name.stem  # written afresh
+
+
+def test_saved_warm_files_of_merged_segments_are_removed(library, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(index_module, "WARM_MIN_DF", 5)
+    monkeypatch.setattr(index_module, "WARM_SAVE_FROM_DOCS", 1)
+    monkeypatch.setattr(index_module, "_SAVED_WARM", {})
+    library.warm_search()
+    folder = library.index.path.with_name("index-warm")
+    first = {p.stem for p in folder.iterdir()}
+    library.add_papers([Paper(id="qqmerge", title="A model", abstract="model")])
+    library.index.optimize()  # one new segment replaces the old ones
+    library.warm_search()
+    now = {p.stem for p in folder.iterdir()}
+    assert now and not (now & first)
+
+
 def test_the_array_cache_keeps_to_its_budget() -> None:
     cache = index_module._ArrayCache(budget=10_000)
     for n in range(10):

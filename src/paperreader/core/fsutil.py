@@ -5,13 +5,15 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 TEMP_MARK = ".tmp-"
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write `data` to `path` via a temp file in the same folder, fsync, then `os.replace`.
+def atomic_write(path: Path, data: bytes | Iterable[bytes]) -> None:
+    """Write `data` (bytes, or chunks of them) to `path` via a temp file in the same folder,
+    fsync, then `os.replace`.
 
     Any failure (disk full, a read-only folder, Ctrl-C) removes the temp file and leaves `path`
     exactly as it was. A symlinked file is written through to its target (notes kept in a
@@ -24,7 +26,8 @@ def atomic_write(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}{TEMP_MARK}", dir=path.parent)
     try:
         try:
-            _write_all(fd, data)
+            for chunk in [data] if isinstance(data, bytes) else data:
+                _write_all(fd, chunk)
             if mode is not None:
                 os.fchmod(fd, mode)
             os.fsync(fd)

@@ -63,7 +63,7 @@ from whoosh.reading import MultiReader, TermNotFound
 from whoosh.support.charset import accent_map
 from whoosh.util.numeric import byte_to_length
 
-from paperreader.core import scoring
+from paperreader.core import scoring, warm_files
 from paperreader.core.errors import PaperreaderError, QueryError
 from paperreader.core.models import Hit, Paper, ReadState, SearchResult, UserData, normalise_title
 
@@ -816,15 +816,30 @@ class SearchIndex:
             if searcher is not None:
                 local.searcher = None
                 searcher.close()
-            searcher = self.ix.searcher()
+            searcher = self._open_searcher()
             local.searcher, local.generation = searcher, self._generation
         elif not searcher.up_to_date():
             # Never Searcher.refresh(): Whoosh's reader reuse keeps the segments a merge
             # removed, so merged papers showed twice (and an empty index cannot refresh).
             local.searcher = None  # closed: never left behind if reopening fails
             searcher.close()
-            searcher = self.ix.searcher()
+            searcher = self._open_searcher()
             local.searcher = searcher
+        return searcher
+
+    def _warm_folder(self) -> Path:
+        return self.path.with_name(self.path.name + "-warm")
+
+    def _open_searcher(self):  # type: ignore[no-untyped-def]
+        """A new searcher, with the saved warm-up of its big segments in use from the first
+        search (a few ms: the files are mapped, not read; each segment is tried once)."""
+        searcher = self.ix.searcher()
+        with contextlib.suppress(Exception):  # only a cache
+            folder = self._warm_folder()
+            for src in _sources(searcher):
+                if src.doc_count >= WARM_SAVE_FROM_DOCS and src.key not in _WARM_TRIED:
+                    _WARM_TRIED.add(src.key)
+                    src.load_warm(folder)
         return searcher
 
     @_guarded
@@ -857,6 +872,11 @@ class SearchIndex:
         searcher = self.searcher()
         reader = searcher.reader()
         sources = _sources(searcher)
+        folder = self._warm_folder()
+        big = [src for src in sources if src.doc_count >= WARM_SAVE_FROM_DOCS]
+        unsaved = [src for src in big if not src.load_warm(folder)]
+        if big and not unsaved:  # saved by an earlier run: memory-mapped, nothing to decode
+            return sum(src.warm_bytes() for src in big)
         common: list[tuple[int, str, bytes]] = []
         segments = getattr(reader, "readers", None) or [reader]
         for field in ("title", "abstract"):
@@ -872,13 +892,22 @@ class SearchIndex:
             common.extend((reader.doc_frequency(field, text), field, text) for text in words)
         common.sort(reverse=True)
         used = 0
+        warmed: list[tuple[str, bytes]] = []
         for df, field, text in common:
-            if used >= budget or df < WARM_MIN_DF or (should_stop and should_stop()):
+            if used >= budget or df < WARM_MIN_DF:
                 break
+            if should_stop and should_stop():
+                return used  # not saved: a partial warm-up would be loaded as a whole one
             for src in sources:
                 ids, weights = src.postings(field, text)
                 used += ids.nbytes + weights.nbytes
+            warmed.append((field, text))
             time.sleep(0)  # let the reader's own threads in between words
+        with contextlib.suppress(OSError):  # (a read-only library: warm again next time)
+            for src in unsaved:
+                lists = {(field, text): src.postings(field, text) for field, text in warmed}
+                warm_files.save(folder, src.key, src.doc_count, lists)
+            warm_files.prune(folder, {src.key for src in sources})
         return used
 
     # -- searching ---------------------------------------------------------------------------
@@ -1257,6 +1286,7 @@ POSTINGS_CACHE_BYTES = 128 * 1024 * 1024
 WARM_BYTES = 64 * 1024 * 1024
 WARM_TERMS = 2000
 WARM_MIN_DF = 2000
+WARM_SAVE_FROM_DOCS = 5000  # segments this big keep their warm-up between runs
 _LENGTH_TABLE = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
 _EMPTY_IDS = np.empty(0, dtype=np.int32)
 _INT = Struct("!i")
@@ -1296,6 +1326,9 @@ class _ArrayCache:
 
 
 _ARRAYS = _ArrayCache(POSTINGS_CACHE_BYTES)
+# Segment id -> its saved warm-up (core/warm_files.py): memory-mapped, so outside the budget.
+_SAVED_WARM: dict[str, warm_files.Lists] = {}
+_WARM_TRIED: set[str] = set()  # segments whose saved warm-up a new searcher looked for
 
 
 class _SegmentSource:
@@ -1311,7 +1344,23 @@ class _SegmentSource:
         self._titles = None
 
     def postings(self, field: str, term: bytes) -> tuple[np.ndarray, np.ndarray]:
+        saved = _SAVED_WARM.get(self.key)
+        if saved is not None and (field, term) in saved:
+            return saved[(field, term)]
         return _ARRAYS.get((self.key, "p", field, term), lambda: self._read(field, term))  # type: ignore[return-value]
+
+    def load_warm(self, folder: Path) -> bool:
+        """Use this segment's saved warm-up, if there is one that fits it."""
+        if self.key not in _SAVED_WARM:
+            lists = warm_files.load(folder, self.key, self.doc_count)
+            if lists is None:
+                return False
+            _SAVED_WARM[self.key] = lists
+        return True
+
+    def warm_bytes(self) -> int:
+        saved = _SAVED_WARM.get(self.key, {})
+        return sum(ids.nbytes + weights.nbytes for ids, weights in saved.values())
 
     def _read(self, field: str, term: bytes) -> tuple[np.ndarray, np.ndarray]:
         terms = self.reader._terms

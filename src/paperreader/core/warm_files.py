@@ -1,0 +1,94 @@
+"""The search warm-up kept between runs: decoded posting lists saved per index segment.
+
+Decoding the most common words' postings takes the reader's background warm-up ~10 s at
+100,000 papers, and until it is done the first search for each of those words pays for it.
+A segment never changes once written (only its deletions do, and they are applied apart), so
+the decoded arrays are saved once, beside the index, and memory-mapped at the next start:
+the reader is warm from its first keystroke. A cache of a cache: any file that does not fit
+its segment is ignored (and replaced at the next save); deleting the folder costs nothing
+but one warm-up.
+
+Per segment: `<segment id>.npy`, one byte array holding every list (document numbers as
+int32, then weights), and `<segment id>.json`, written last, saying where each list is.
+No pickles: `np.load(..., allow_pickle=False)`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from paperreader.core.fsutil import atomic_write
+
+VERSION = 1
+Lists = dict[tuple[str, bytes], tuple[np.ndarray, np.ndarray]]
+
+
+def save(folder: Path, segment: str, docs: int, lists: Lists) -> None:
+    """Write `lists` (field, term) -> (sorted document numbers, weights) for a segment,
+    streamed a list at a time (a whole blob in memory would add its size to the peak)."""
+    entries = []
+    at = 0
+    for (field, term), (ids, weights) in lists.items():
+        entries.append([field, term.hex(), at, len(ids), weights.dtype.str])
+        at += _aligned(4 * len(ids)) + _aligned(weights.dtype.itemsize * len(ids))
+    header = io.BytesIO()
+    shape = {"descr": "|u1", "fortran_order": False, "shape": (at,)}
+    np.lib.format.write_array_header_1_0(header, shape)
+
+    def chunks() -> Iterator[bytes]:
+        yield header.getvalue()
+        for ids, weights in lists.values():
+            for array in (np.ascontiguousarray(ids, dtype=np.int32), weights):
+                data = array.tobytes()
+                yield data + b"\0" * (_aligned(len(data)) - len(data))  # 8-byte aligned
+
+    atomic_write(folder / f"{segment}.npy", chunks())
+    meta = {"version": VERSION, "segment": segment, "docs": docs, "bytes": at, "lists": entries}
+    atomic_write(folder / f"{segment}.json", json.dumps(meta).encode())
+
+
+def _aligned(size: int) -> int:
+    return size + (-size % 8)
+
+
+def load(folder: Path, segment: str, docs: int) -> Lists | None:
+    """The saved lists of a segment, memory-mapped; None if there are none that fit it."""
+    try:
+        meta = json.loads((folder / f"{segment}.json").read_text())
+        if (meta["version"], meta["segment"], meta["docs"]) != (VERSION, segment, docs):
+            return None
+        blob = np.load(folder / f"{segment}.npy", mmap_mode="r", allow_pickle=False)
+        if blob.dtype != np.uint8 or blob.ndim != 1 or len(blob) != meta["bytes"]:
+            return None
+        lists: Lists = {}
+        for field, term_hex, at, count, weight_dtype in meta["lists"]:
+            dtype = np.dtype(weight_dtype)
+            if dtype not in (np.float16, np.float32):
+                return None
+            ids_end = at + 4 * count
+            weights_at = at + _aligned(4 * count)
+            ids = blob[at:ids_end].view(np.int32)
+            weights = blob[weights_at : weights_at + dtype.itemsize * count].view(dtype)
+            if len(ids) != count or len(weights) != count:
+                return None
+            if count and not (ids[0] >= 0 and ids[-1] < docs):
+                return None
+            lists[(str(field), bytes.fromhex(term_hex))] = (ids, weights)
+        return lists
+    except (OSError, ValueError, KeyError, TypeError):  # missing, truncated, not ours
+        return None
+
+
+def prune(folder: Path, keep: set[str]) -> None:
+    """Remove the files of segments no longer in the index (merged away, or rebuilt)."""
+    with contextlib.suppress(OSError):
+        for path in folder.iterdir():
+            if path.suffix in (".npy", ".json") and path.stem not in keep:
+                with contextlib.suppress(OSError):
+                    path.unlink()
