@@ -340,11 +340,11 @@ class PaperList(ScrollView, can_focus=True):
             # Tags ride after the title (like mutt's labels), never more than a third of it.
             shown = strip_controls(" ".join(f"#{t}" for t in hit.tags))
             tags = _clip(shown, min(24, title_width // 3), pad=False)
-            tags = " " + tags if tags else ""
+        tags_width = cell_len(tags) + 1 if tags else 0  # with the space before them
         title = strip_controls(hit.title)
         result = self.state.result
         spans = self.library.spans(title, "title", result) if result and result.terms else []
-        room = title_width - cell_len(tags)
+        room = title_width - tags_width
         if cell_len(title) > room:
             title = set_cell_size(title, max(0, room - 1)) + "…" if room > 0 else ""
             cut = len(title)  # a highlighted word cut short lends its highlight to the "…"
@@ -361,8 +361,8 @@ class PaperList(ScrollView, can_focus=True):
         else:
             segments.append((title, plain))
         if tags:
-            segments += [(" ", None), (tags[1:], get("paper-list--tags"))]
-        used = cell_len(title) + cell_len(tags)
+            segments += [(" ", None), (tags, get("paper-list--tags"))]
+        used = cell_len(title) + tags_width
         if used > title_width:  # only when the tags alone are wider than the room left
             segments = _crop(segments, 5 + title_width)
         elif used < title_width:
@@ -386,6 +386,7 @@ def _clip(text: str, width: int, *, pad: bool = True) -> str:
 
 
 def _crop(segments: list[tuple[str, Style | None]], width: int) -> list[tuple[str, Style | None]]:
+    """The first `width` cells of the segments, an ellipsis where one is cut."""
     out: list[tuple[str, Style | None]] = []
     for text, style in segments:
         if width <= 0:
