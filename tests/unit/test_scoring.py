@@ -240,3 +240,44 @@ def test_posting_lists_decode_as_whoosh_reads_them(library, monkeypatch) -> None
             assert ids.tolist() == expected_ids, (field, term)
             assert weights.astype(float).tolist() == expected_weights, (field, term)
     assert layouts.count(True) >= 10 and layouts.count(False) >= 10  # both ways were taken
+
+
+def test_did_you_mean_is_the_same_with_and_without_the_word_hashes(library, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    misspelt = ["transfomer", "difusion", "langauge", "atention", "quantizaton", "gausian"]
+
+    def suggestions() -> list[str | None]:
+        library.index._suggested = None  # a fresh memo
+        return [library.index.correction(word) for word in misspelt]
+
+    # Big segments before any warm-up: no hashes, every candidate looked up.
+    monkeypatch.setattr(index_module, "WARM_SAVE_FROM_DOCS", 1)
+    monkeypatch.setattr(index_module, "_SPELLING", {})
+    monkeypatch.setattr(index_module, "_SAVED_WARM", {})
+    looked_up = suggestions()
+    assert looked_up == [
+        "transformer",
+        "diffusion",
+        "language",
+        "attention",
+        "quantization",
+        "gaussian",
+    ]
+    assert index_module._SPELLING == {}
+    # After a warm-up, saved and loaded again as by the next start: hashes filter candidates.
+    monkeypatch.setattr(index_module, "WARM_MIN_DF", 5)
+    library.warm_search()
+    monkeypatch.setattr(index_module, "_SPELLING", {})
+    monkeypatch.setattr(index_module, "_SAVED_WARM", {})
+    monkeypatch.setattr(index_module, "_WARM_TRIED", set())
+    library.index._generation += 1
+    library.search("model")  # the next start's first searcher maps the saved files
+    assert index_module._SPELLING
+    checked: list[str] = []
+    real = index_module.SearchIndex._maybe_known
+    monkeypatch.setattr(
+        index_module.SearchIndex,
+        "_maybe_known",
+        lambda self, r, c: checked.extend(real(self, r, c)) or real(self, r, c),
+    )
+    assert suggestions() == looked_up
+    assert 0 < len(checked) < 60  # of ~3,000 candidates, only those that may be words

@@ -9,7 +9,9 @@ its segment is ignored (and replaced at the next save); deleting the folder cost
 but one warm-up.
 
 Per segment: `<segment id>.npy`, one byte array holding every list (document numbers as
-int32, then weights), and `<segment id>.json`, written last, saying where each list is.
+int32, then weights); `<segment id>.words.npy`, the sorted CRC-32s of its spelling words
+(did-you-mean looks its candidates up there: one array search instead of a term-table look-up
+per candidate and segment); and `<segment id>.json`, written last, saying where each list is.
 No pickles: `np.load(..., allow_pickle=False)`.
 """
 
@@ -29,9 +31,10 @@ VERSION = 1
 Lists = dict[tuple[str, bytes], tuple[np.ndarray, np.ndarray]]
 
 
-def save(folder: Path, segment: str, docs: int, lists: Lists) -> None:
+def save(folder: Path, segment: str, docs: int, lists: Lists, words: np.ndarray) -> None:
     """Write `lists` (field, term) -> (sorted document numbers, weights) for a segment,
-    streamed a list at a time (a whole blob in memory would add its size to the peak)."""
+    streamed a list at a time (a whole blob in memory would add its size to the peak), and
+    `words`, the sorted hashes of its spelling words (did-you-mean's filter)."""
     entries = []
     at = 0
     for (field, term), (ids, weights) in lists.items():
@@ -49,7 +52,17 @@ def save(folder: Path, segment: str, docs: int, lists: Lists) -> None:
                 yield data + b"\0" * (_aligned(len(data)) - len(data))  # 8-byte aligned
 
     atomic_write(folder / f"{segment}.npy", chunks())
-    meta = {"version": VERSION, "segment": segment, "docs": docs, "bytes": at, "lists": entries}
+    hashes = io.BytesIO()
+    np.save(hashes, np.ascontiguousarray(words, dtype=np.uint32), allow_pickle=False)
+    atomic_write(folder / f"{segment}.words.npy", hashes.getvalue())
+    meta = {
+        "version": VERSION,
+        "segment": segment,
+        "docs": docs,
+        "bytes": at,
+        "lists": entries,
+        "words": len(words),
+    }
     atomic_write(folder / f"{segment}.json", json.dumps(meta).encode())
 
 
@@ -57,8 +70,9 @@ def _aligned(size: int) -> int:
     return size + (-size % 8)
 
 
-def load(folder: Path, segment: str, docs: int) -> Lists | None:
-    """The saved lists of a segment, memory-mapped; None if there are none that fit it."""
+def load(folder: Path, segment: str, docs: int) -> tuple[Lists, np.ndarray] | None:
+    """The saved lists and word hashes of a segment, memory-mapped; None if there are none
+    that fit it."""
     try:
         meta = json.loads((folder / f"{segment}.json").read_text())
         if (meta["version"], meta["segment"], meta["docs"]) != (VERSION, segment, docs):
@@ -80,7 +94,10 @@ def load(folder: Path, segment: str, docs: int) -> Lists | None:
             if count and not (ids[0] >= 0 and ids[-1] < docs):
                 return None
             lists[(str(field), bytes.fromhex(term_hex))] = (ids, weights)
-        return lists
+        words = np.load(folder / f"{segment}.words.npy", mmap_mode="r", allow_pickle=False)
+        if words.dtype != np.uint32 or words.shape != (meta["words"],):
+            return None
+        return lists, words
     except (OSError, ValueError, KeyError, TypeError):  # missing, truncated, not ours
         return None
 
@@ -89,6 +106,7 @@ def prune(folder: Path, keep: set[str]) -> None:
     """Remove the files of segments no longer in the index (merged away, or rebuilt)."""
     with contextlib.suppress(OSError):
         for path in folder.iterdir():
-            if path.suffix in (".npy", ".json") and path.stem not in keep:
+            segment = path.name.split(".")[0]  # (a temp file's name starts with a dot)
+            if segment and path.suffix in (".npy", ".json") and segment not in keep:
                 with contextlib.suppress(OSError):
                     path.unlink()
