@@ -47,7 +47,7 @@ def save(folder: Path, segment: str, docs: int, lists: Lists, words: np.ndarray)
     def chunks() -> Iterator[bytes]:
         yield header.getvalue()
         for ids, weights in lists.values():
-            for array in (np.ascontiguousarray(ids, dtype=np.int32), weights):
+            for array in (np.ascontiguousarray(ids, dtype="<i4"), weights):
                 data = array.tobytes()
                 yield data + b"\0" * (_aligned(len(data)) - len(data))  # 8-byte aligned
 
@@ -87,7 +87,7 @@ def load(folder: Path, segment: str, docs: int) -> tuple[Lists, np.ndarray] | No
                 return None
             ids_end = at + 4 * count
             weights_at = at + _aligned(4 * count)
-            ids = blob[at:ids_end].view(np.int32)
+            ids = blob[at:ids_end].view("<i4")
             weights = blob[weights_at : weights_at + dtype.itemsize * count].view(dtype)
             if len(ids) != count or len(weights) != count:
                 return None
