@@ -507,6 +507,10 @@ def main(argv: list[str] | None = None) -> int:
     say(f"machine: {info}")
     stamp = date.today().isoformat()
     imported = None if args.no_import else import_bench(say, args.import_lines)
+    if imported and not sizes:  # the import alone: its own results file
+        path = RESULTS / f"import-{args.import_lines // 1000}k-{stamp}-{args.label}.json"
+        path.write_text(json.dumps({"import": imported, "machine": info}, indent=1) + "\n")
+        say(f"wrote {path}")
     results = []
     for size in sizes:
         r = run_size(args.label, size, args.rebuild, say)
