@@ -206,12 +206,13 @@ def test_searchers_of_different_threads_share_one_map_per_segment(library) -> No
 
 def test_posting_lists_decode_as_whoosh_reads_them(library, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Every posting list of an index with blocks of every layout: first ids of one, two and
-    four bytes, gaps over 255 (such blocks are unpickled), equal and varying weights, short
-    blocks (TUPLE1-3), inlined lists."""
+    four bytes, gaps over 255 (such blocks are unpickled), one weight for a block or one each,
+    short blocks (TUPLE1-3), inlined lists; read a list at once, or a block at a time."""
     papers = [
         Paper(
             id=f"qqpost-{n}",
-            title=f"qqevery {'qqeven' if n % 2 == 0 else ''} {'qqrare' if n % 400 == 7 else ''}",
+            title=f"qqevery {n} {'qqeven' if n % 2 == 0 else ''} {'qqrare' if n % 400 == 7 else ''}"
+            f" {'qqtail' if n < 129 else ''}",  # 129 postings: blocks of 128 and 1
             abstract=f"qqevery {'qqtwice qqtwice' if n % 3 == 0 else 'qqonce'} text {n}",
         )
         for n in range(700)  # with the sample: ~800 documents, ids past 255
@@ -224,6 +225,13 @@ def test_posting_lists_decode_as_whoosh_reads_them(library, monkeypatch) -> None
         index_module,
         "_block_without_values",
         lambda raw, count: layouts.append(parse(raw, count) is not None) or parse(raw, count),
+    )
+    whole: list[bool] = []  # lists read at once (every block in the usual layout)
+    at_once = index_module._decode_postings_at_once
+    monkeypatch.setattr(
+        index_module,
+        "_decode_postings_at_once",
+        lambda data: whole.append(at_once(data) is not None) or at_once(data),
     )
     searcher = library.index.searcher()
     (source,) = index_module._sources(searcher)
@@ -239,7 +247,8 @@ def test_posting_lists_decode_as_whoosh_reads_them(library, monkeypatch) -> None
             ids, weights = source._read(field, term)
             assert ids.tolist() == expected_ids, (field, term)
             assert weights.astype(float).tolist() == expected_weights, (field, term)
-    assert layouts.count(True) >= 10 and layouts.count(False) >= 10  # both ways were taken
+    assert whole.count(True) >= 3 and whole.count(False) >= 3  # lists read at once, or not
+    assert layouts.count(True) >= 1 and layouts.count(False) >= 10  # then blocks parsed or not
 
 
 def test_did_you_mean_is_the_same_with_and_without_the_word_hashes(library, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -281,3 +290,26 @@ def test_did_you_mean_is_the_same_with_and_without_the_word_hashes(library, monk
     )
     assert suggestions() == looked_up
     assert 0 < len(checked) < 60  # of ~3,000 candidates, only those that may be words
+
+
+def test_short_prefixes_expand_alike_from_the_saved_warm_up(library, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(index_module, "WARM_MIN_DF", 3)
+    monkeypatch.setattr(index_module, "WARM_SAVE_FROM_DOCS", 1)
+    monkeypatch.setattr(index_module, "_SAVED_WARM", {})
+    library.warm_search()
+    saved_warm = dict(index_module._SAVED_WARM)
+    reader = library.index.searcher().reader()
+    readers = getattr(reader, "readers", None) or [reader]
+    answered = 0
+    for field in ("title", "abstract"):
+        for prefix in ("m", "d", "la", "tr", "co", "mod", "zq"):
+            wanted = index_module.SHORT_PREFIX_EXPANSIONS.get(len(prefix), 64)
+            saved = index_module._saved_expansions(readers, field, prefix, wanted)
+            monkeypatch.setattr(index_module, "_SAVED_WARM", {})  # the term tables walked
+            walked = index_module.BoundedPrefix(field, prefix)._expand(reader)
+            monkeypatch.setattr(index_module, "_SAVED_WARM", saved_warm)
+            if saved is not None:
+                answered += 1  # the same most common words (equal counts may swap places)
+                counts = sorted(reader.doc_frequency(field, t) for t in saved)
+                assert counts == sorted(reader.doc_frequency(field, t) for t in walked)
+    assert answered >= 4

@@ -22,7 +22,7 @@ import time
 import weakref
 import zlib
 from bisect import bisect_left
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from itertools import chain, islice
 from pathlib import Path
@@ -379,11 +379,15 @@ class BoundedPrefix(_Bounded, Q.Prefix):
         # Each segment's term table gives its words' document counts as it is walked (a
         # multi-segment reader looks every word up again in every segment: 0.2 s for `de`).
         field = self.field()
+        wanted = SHORT_PREFIX_EXPANSIONS.get(len(self.text), MAX_EXPANSIONS)
+        readers = getattr(ixreader, "readers", None) or [ixreader]
+        saved = _saved_expansions(readers, field, self.text, wanted)
+        if saved is not None:
+            return saved
         counts: dict[bytes, int] = {}
-        for reader in getattr(ixreader, "readers", None) or [ixreader]:
+        for reader in readers:
             for text, info in islice(reader.iter_prefix(field, self.text), MAX_SCANNED_TERMS):
                 counts[text] = counts.get(text, 0) + info.doc_frequency()
-        wanted = SHORT_PREFIX_EXPANSIONS.get(len(self.text), MAX_EXPANSIONS)
         ranked = heapq.nlargest(wanted, ((df, text) for text, df in counts.items()))
         return [field_text for _, field_text in ranked]
 
@@ -401,6 +405,29 @@ class BoundedPrefix(_Bounded, Q.Prefix):
         if not ids:
             return matching.NullMatcher()
         return _ConstantMatcher(sorted(ids), self.boost * _one_hit_score(searcher, field, len(ids)))
+
+
+def _saved_expansions(readers: list, field: str, prefix: str, wanted: int) -> list[bytes] | None:  # type: ignore[type-arg]
+    """A prefix's `wanted` most common words, from the saved warm-ups when every big segment
+    has one: they hold the library's most common words, and any word left out is rarer than
+    those kept, so `wanted` of them with the prefix are its most common. At 1,000,000 papers
+    walking the term tables for `re` took 0.5 s (and decoding its words' lists 0.4 s more:
+    these are mapped). None when the saved words cannot answer."""
+    start = prefix.encode()
+    counts: dict[bytes, int] = {}
+    for reader in readers:
+        if reader.doc_count_all() < WARM_SAVE_FROM_DOCS or not hasattr(reader, "_segment"):
+            continue
+        saved = _SAVED_WARM.get(reader._segment.segment_id())
+        if saved is None:
+            return None
+        for (list_field, text), (ids, _weights) in saved.items():
+            if list_field == field and text.startswith(start):
+                counts[text] = counts.get(text, 0) + len(ids)
+    if len(counts) < wanted:
+        return None
+    ranked = heapq.nlargest(wanted, ((df, text) for text, df in counts.items()))
+    return [text for _, text in ranked]
 
 
 def _one_hit_score(searcher, field: str, df: int) -> float:  # type: ignore[no-untyped-def]
@@ -864,13 +891,16 @@ class SearchIndex:
     # -- warming -----------------------------------------------------------------------------
     @_guarded
     def warm(self, budget: int | None = None, should_stop: Callable[[], bool] | None = None) -> int:
-        """Decode the postings of the most common title and abstract words into the search
-        cache, most common first, until `budget` bytes: those are the words whose first
-        search would cost tens of milliseconds (rare words decode in well under one). Meant
-        for a background thread once the reader shows its first screen; returns the bytes."""
-        budget = WARM_BYTES if budget is None else budget
+        """Decode the postings of the most common title and abstract words, most common
+        first, until `budget` bytes: those are the words whose first search would cost tens
+        of milliseconds (rare words decode in well under one). A big segment's lists are
+        streamed to its saved warm-up (core/warm_files.py) and mapped, and the next start
+        finds them there; a small segment's go into the search cache. Meant for a background
+        thread once the reader shows its first screen; returns the bytes."""
         searcher = self.searcher()
         reader = searcher.reader()
+        if budget is None:  # a bigger library's common words have longer lists
+            budget = max(WARM_BYTES, WARM_BYTES_PER_DOC * reader.doc_count_all())
         sources = _sources(searcher)
         folder = self._warm_folder()
         big = [src for src in sources if src.doc_count >= WARM_SAVE_FROM_DOCS]
@@ -891,25 +921,44 @@ class SearchIndex:
                 words.update(text for _, text in heapq.nlargest(WARM_TERMS, found))
             common.extend((reader.doc_frequency(field, text), field, text) for text in words)
         common.sort(reverse=True)
+        chosen: list[tuple[str, bytes]] = []
+        # A quarter for titles: their lists are ~10x shorter, so many more of their words
+        # (enough for short prefixes to expand from the saved words alone: _saved_expansions).
+        for field, share in (("title", budget // 4), ("abstract", budget - budget // 4)):
+            planned = 0
+            for df, word_field, text in common:
+                if word_field != field:
+                    continue
+                if planned >= share or df < WARM_MIN_DF:
+                    break
+                chosen.append((field, text))
+                planned += 6 * df  # an int32 document number and a 16-bit weight a posting
+        stop = should_stop or (lambda: False)
         used = 0
-        warmed: list[tuple[str, bytes]] = []
-        for df, field, text in common:
-            if used >= budget or df < WARM_MIN_DF:
+        for src in unsaved:  # streamed to the segment's files, then mapped: never all in memory
+            try:
+                words_hashes = _spelling_hashes(src.reader, self.schema, build=True)
+                lists = _warm_lists(src, chosen, stop)
+                warm_files.save(folder, src.key, src.doc_count, lists, words_hashes)  # type: ignore[arg-type]
+            except _WarmStopped:
+                return used  # a partial file is never left: the next run starts over
+            except OSError:
+                continue  # (a read-only library: warmed into the cache below)
+            if src.load_warm(folder):
+                used += src.warm_bytes()
+        # The rest (small segments, or files that could not be written): the cache.
+        cached = 0
+        for field, text in chosen:
+            if cached >= WARM_BYTES or stop():
                 break
-            if should_stop and should_stop():
-                return used  # not saved: a partial warm-up would be loaded as a whole one
             for src in sources:
-                ids, weights = src.postings(field, text)
-                used += ids.nbytes + weights.nbytes
-            warmed.append((field, text))
+                if src.key not in _SAVED_WARM:
+                    ids, weights = src.postings(field, text)
+                    cached += ids.nbytes + weights.nbytes
             time.sleep(0)  # let the reader's own threads in between words
-        with contextlib.suppress(OSError):  # (a read-only library: warm again next time)
-            for src in unsaved:
-                lists = {(field, text): src.postings(field, text) for field, text in warmed}
-                words = _spelling_hashes(src.reader, self.schema, build=True)
-                warm_files.save(folder, src.key, src.doc_count, lists, words)  # type: ignore[arg-type]
+        with contextlib.suppress(OSError):
             warm_files.prune(folder, {src.key for src in sources})
-        return used
+        return used + cached
 
     # -- searching ---------------------------------------------------------------------------
     def _make_parser(self, fields: list[str] = DEFAULT_FIELDS) -> MultifieldParser:
@@ -1275,6 +1324,20 @@ def _merge_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
 _EDIT_LETTERS = "abcdefghijklmnopqrstuvwxyz0123456789"
 
 
+class _WarmStopped(Exception):
+    """The warm-up was asked to stop (the reader is closing)."""
+
+
+def _warm_lists(
+    src: _SegmentSource, chosen: list[tuple[str, bytes]], stop: Callable[[], bool]
+) -> Iterator[tuple[tuple[str, bytes], tuple[np.ndarray, np.ndarray]]]:
+    for field, text in chosen:
+        if stop():
+            raise _WarmStopped
+        yield (field, text), src.postings(field, text, keep=False)
+        time.sleep(0)  # let the reader's own threads in between words
+
+
 def _spelling_hashes(segment, schema, *, build: bool) -> np.ndarray | None:  # type: ignore[no-untyped-def]
     """Sorted CRC-32s of a segment's spelling words (title and abstract): from its saved
     warm-up, or made here from its word lists when `build` (~0.5 s a 50,000-paper segment)."""
@@ -1322,9 +1385,11 @@ WARM_BYTES = 64 * 1024 * 1024
 WARM_TERMS = 2000
 WARM_MIN_DF = 2000
 WARM_SAVE_FROM_DOCS = 5000  # segments this big keep their warm-up between runs
+WARM_BYTES_PER_DOC = 256  # saved warm-ups grow with the library: 256 MB at 1,000,000 papers
 _LENGTH_TABLE = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
 _EMPTY_IDS = np.empty(0, dtype=np.int32)
 _INT = Struct("!i")
+_DOUBLE = Struct(">d")  # a pickled BINFLOAT
 _EMPTY_WEIGHTS = np.empty(0, dtype=np.float32)
 
 
@@ -1354,6 +1419,11 @@ class _ArrayCache:
                     self.size -= self._items.pop(oldest)[0]
         return value
 
+    def peek(self, key: tuple) -> object | None:
+        with self._lock:
+            found = self._items.get(key)
+        return None if found is None else found[1]
+
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
@@ -1380,11 +1450,19 @@ class _SegmentSource:
         self.key = self.reader._segment.segment_id()
         self._titles = None
 
-    def postings(self, field: str, term: bytes) -> tuple[np.ndarray, np.ndarray]:
+    def postings(
+        self, field: str, term: bytes, *, keep: bool = True
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """A term's postings, from the saved warm-up or the cache, else decoded (and kept in
+        the cache unless `keep` is False)."""
         saved = _SAVED_WARM.get(self.key)
         if saved is not None and (field, term) in saved:
             return saved[(field, term)]
-        return _ARRAYS.get((self.key, "p", field, term), lambda: self._read(field, term))  # type: ignore[return-value]
+        key = (self.key, "p", field, term)
+        if not keep:
+            cached = _ARRAYS.peek(key)
+            return cached if cached is not None else self._read(field, term)  # type: ignore[return-value]
+        return _ARRAYS.get(key, lambda: self._read(field, term))  # type: ignore[return-value]
 
     def load_warm(self, folder: Path) -> bool:
         """Use this segment's saved warm-up, if there is one that fits it."""
@@ -1437,13 +1515,18 @@ class _SegmentSource:
         return _LENGTH_TABLE[raw]
 
     def union(self, field: str, terms: tuple[bytes, ...]) -> np.ndarray:
+        """Sorted document numbers having any of the terms (a prefix's expansions). Kept
+        as one bit per document: as ids, the unions of the prefixes typed at 1,000,000
+        papers filled the cache and evicted the posting lists searches came back for."""
+
         def make() -> np.ndarray:
             seen = np.zeros(self.doc_count, dtype=bool)  # O(documents), unlike a sort
-            for term in terms:
-                seen[self.postings(field, term)[0]] = True
-            return np.flatnonzero(seen).astype(np.int32)
+            for term in terms:  # each list is read once here: not worth a place in the cache
+                seen[self.postings(field, term, keep=False)[0]] = True
+            return np.packbits(seen)
 
-        return _ARRAYS.get((self.key, "u", field, terms), make)  # type: ignore[return-value]
+        bits = _ARRAYS.get((self.key, "u", field, terms), make)
+        return np.flatnonzero(np.unpackbits(bits, count=self.doc_count)).astype(np.int32)  # type: ignore[call-overload]
 
     def opaque(self, query: object) -> tuple[np.ndarray, np.ndarray]:
         matcher = query.matcher(self.sub, self.context)  # type: ignore[attr-defined]
@@ -1491,6 +1574,82 @@ def _decode_postings(data: bytes) -> tuple[np.ndarray, np.ndarray]:
     [pickled block info][data: a pickled (id deltas, weights, values), maybe compressed]."""
     if data[:4] != WHOOSH3_HEADER_MAGIC:
         raise IndexDamaged("a posting list does not start with its tag")
+    found = _decode_postings_at_once(data)
+    return found if found is not None else _decode_postings_by_block(data)
+
+
+def _decode_postings_at_once(data: bytes) -> tuple[np.ndarray, np.ndarray] | None:
+    """The common case, with numpy once per list instead of once per block (a common word's
+    list at 1,000,000 papers is thousands of blocks): every block in the usual layout (see
+    _block_without_values) with at least 4 postings. None if one is not."""
+    stream = io.BytesIO(data)
+    firsts: list[int] = []
+    counts: list[int] = []
+    deltas: list[bytes] = []
+    floats: list[bytes | float] = []  # a block's 9-byte BINFLOATs, or its one weight
+    position = 4
+    while True:
+        (length,) = _INT.unpack_from(data, position)
+        end = position + _INT.size + abs(length)
+        stream.seek(position + _INT.size)
+        count, _maxid, _maxweight, compression, _mn, _mx = pickle.load(stream)
+        block = data[stream.tell() : end]
+        raw = zlib.decompress(block) if compression else block
+        size = _INT_SIZE.get(raw[3]) if len(raw) > 3 else None
+        if count < 4 or raw[2] != _MARK or size is None:
+            return None  # (fewer than 4 ids pickle as a TUPLE1-3, without a MARK)
+        at = 4 + size
+        ids_end = at + 2 * (count - 1)
+        if len(raw) <= ids_end + 1 or raw[at:ids_end:2] != b"K" * (count - 1):
+            return None
+        put = _PUT_SIZE.get(raw[ids_end + 1]) if raw[ids_end] == _TUPLE else None
+        if put is None:
+            return None
+        floats_at = ids_end + 1 + put
+        floats_end = floats_at + 1 + 9 * count
+        if len(raw) > floats_at + 9 and raw[floats_at] in (_BINFLOAT, _NONE):
+            # One weight for the whole block (all equal: a title's words, mostly), or none.
+            one = raw[floats_at] == _BINFLOAT
+            weight: bytes | float = _DOUBLE.unpack_from(raw, floats_at + 1)[0] if one else 1.0
+        elif len(raw) > floats_end and raw[floats_at] == _MARK and raw[floats_end] == _TUPLE:
+            if raw[floats_at + 1 : floats_end : 9] != b"G" * count:
+                return None
+            weight = raw[floats_at + 1 : floats_end]
+        else:
+            return None
+        firsts.append(int.from_bytes(raw[4:at], "little", signed=size == 4))
+        counts.append(count)
+        deltas.append(raw[at + 1 : ids_end : 2])
+        floats.append(weight)
+        if length < 0:
+            break
+        position = end
+    sizes = np.array(counts)
+    total = int(sizes.sum())
+    starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+    steps = np.empty(total, dtype=np.int64)
+    first = np.zeros(total, dtype=bool)
+    first[starts] = True
+    steps[first] = firsts
+    steps[~first] = np.frombuffer(b"".join(deltas), dtype=np.uint8)
+    ids = np.cumsum(steps)
+    ids -= np.repeat(np.concatenate(([0], ids[starts[1:] - 1])), sizes)  # blocks start afresh
+    if all(isinstance(weight, bytes) for weight in floats):
+        raw_weights = np.frombuffer(b"".join(floats), dtype=np.uint8).reshape(total, 9)[:, 1:]  # type: ignore[arg-type]
+        weights = raw_weights.copy().view(">f8").ravel()
+    else:
+        weights = np.concatenate(
+            [
+                np.frombuffer(w, dtype=np.uint8).reshape(n, 9)[:, 1:].copy().view(">f8").ravel()
+                if isinstance(w, bytes)
+                else np.full(n, w)
+                for w, n in zip(floats, counts, strict=True)
+            ]
+        )
+    return ids.astype(np.int32), weights.astype(np.float32)
+
+
+def _decode_postings_by_block(data: bytes) -> tuple[np.ndarray, np.ndarray]:
     stream = io.BytesIO(data)
     ids: list[np.ndarray] = []
     weights: list[np.ndarray] = []
@@ -1542,6 +1701,8 @@ def _block_without_values(raw: bytes, count: int) -> tuple[np.ndarray, object] |
         return None
     if raw[at] == _NONE:
         return deltas, None
+    if raw[at] == _BINFLOAT and len(raw) >= at + 9:  # one weight for the whole block
+        return deltas, _DOUBLE.unpack_from(raw, at + 1)[0]
     floats_end = at + 1 + 9 * count
     if raw[at] != _MARK or floats_end >= len(raw) or raw[floats_end] != _TUPLE:
         return None

@@ -8,8 +8,8 @@ the reader is warm from its first keystroke. A cache of a cache: any file that d
 its segment is ignored (and replaced at the next save); deleting the folder costs nothing
 but one warm-up.
 
-Per segment: `<segment id>.npy`, one byte array holding every list (document numbers as
-int32, then weights); `<segment id>.words.npy`, the sorted CRC-32s of its spelling words
+Per segment: `<segment id>.bin`, every list's document numbers (int32) and weights, one
+after the other; `<segment id>.words.npy`, the sorted CRC-32s of its spelling words
 (did-you-mean looks its candidates up there: one array search instead of a term-table look-up
 per candidate and segment); and `<segment id>.json`, written last, saying where each list is.
 No pickles: `np.load(..., allow_pickle=False)`.
@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -31,27 +31,29 @@ VERSION = 1
 Lists = dict[tuple[str, bytes], tuple[np.ndarray, np.ndarray]]
 
 
-def save(folder: Path, segment: str, docs: int, lists: Lists, words: np.ndarray) -> None:
-    """Write `lists` (field, term) -> (sorted document numbers, weights) for a segment,
-    streamed a list at a time (a whole blob in memory would add its size to the peak), and
-    `words`, the sorted hashes of its spelling words (did-you-mean's filter)."""
-    entries = []
-    at = 0
-    for (field, term), (ids, weights) in lists.items():
-        entries.append([field, term.hex(), at, len(ids), weights.dtype.str])
-        at += _aligned(4 * len(ids)) + _aligned(weights.dtype.itemsize * len(ids))
-    header = io.BytesIO()
-    shape = {"descr": "|u1", "fortran_order": False, "shape": (at,)}
-    np.lib.format.write_array_header_1_0(header, shape)
+def save(
+    folder: Path,
+    segment: str,
+    docs: int,
+    lists: Iterable[tuple[tuple[str, bytes], tuple[np.ndarray, np.ndarray]]],
+    words: np.ndarray,
+) -> None:
+    """Write the (field, term) -> (sorted document numbers, weights) `lists` of a segment,
+    streamed as they come (decoded one by one: the warm-up of a big library is hundreds of
+    MB), and `words`, the sorted hashes of its spelling words (did-you-mean's filter)."""
+    entries: list[list[object]] = []
+    size = 0
 
     def chunks() -> Iterator[bytes]:
-        yield header.getvalue()
-        for ids, weights in lists.values():
+        nonlocal size
+        for (field, term), (ids, weights) in lists:
+            entries.append([field, term.hex(), size, len(ids), weights.dtype.str])
             for array in (np.ascontiguousarray(ids, dtype="<i4"), weights):
                 data = array.tobytes()
+                size += _aligned(len(data))
                 yield data + b"\0" * (_aligned(len(data)) - len(data))  # 8-byte aligned
 
-    atomic_write(folder / f"{segment}.npy", chunks())
+    atomic_write(folder / f"{segment}.bin", chunks())
     hashes = io.BytesIO()
     np.save(hashes, np.ascontiguousarray(words, dtype=np.uint32), allow_pickle=False)
     atomic_write(folder / f"{segment}.words.npy", hashes.getvalue())
@@ -59,7 +61,7 @@ def save(folder: Path, segment: str, docs: int, lists: Lists, words: np.ndarray)
         "version": VERSION,
         "segment": segment,
         "docs": docs,
-        "bytes": at,
+        "bytes": size,
         "lists": entries,
         "words": len(words),
     }
@@ -77,17 +79,17 @@ def load(folder: Path, segment: str, docs: int) -> tuple[Lists, np.ndarray] | No
         meta = json.loads((folder / f"{segment}.json").read_text())
         if (meta["version"], meta["segment"], meta["docs"]) != (VERSION, segment, docs):
             return None
-        blob = np.load(folder / f"{segment}.npy", mmap_mode="r", allow_pickle=False)
-        if blob.dtype != np.uint8 or blob.ndim != 1 or len(blob) != meta["bytes"]:
+        path = folder / f"{segment}.bin"
+        if path.stat().st_size != meta["bytes"]:
             return None
+        blob = np.memmap(path, dtype=np.uint8, mode="r") if meta["bytes"] else np.empty(0, np.uint8)
         lists: Lists = {}
         for field, term_hex, at, count, weight_dtype in meta["lists"]:
             dtype = np.dtype(weight_dtype)
             if dtype not in (np.float16, np.float32):
                 return None
-            ids_end = at + 4 * count
             weights_at = at + _aligned(4 * count)
-            ids = blob[at:ids_end].view("<i4")
+            ids = blob[at : at + 4 * count].view("<i4")
             weights = blob[weights_at : weights_at + dtype.itemsize * count].view(dtype)
             if len(ids) != count or len(weights) != count:
                 return None
@@ -107,6 +109,6 @@ def prune(folder: Path, keep: set[str]) -> None:
     with contextlib.suppress(OSError):
         for path in folder.iterdir():
             segment = path.name.split(".")[0]  # (a temp file's name starts with a dot)
-            if segment and path.suffix in (".npy", ".json") and segment not in keep:
+            if segment and path.suffix in (".bin", ".npy", ".json") and segment not in keep:
                 with contextlib.suppress(OSError):
                     path.unlink()
