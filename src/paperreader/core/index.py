@@ -922,17 +922,23 @@ class SearchIndex:
             common.extend((reader.doc_frequency(field, text), field, text) for text in words)
         common.sort(reverse=True)
         chosen: list[tuple[str, bytes]] = []
-        # A quarter for titles: their lists are ~10x shorter, so many more of their words
-        # (enough for short prefixes to expand from the saved words alone: _saved_expansions).
-        for field, share in (("title", budget // 4), ("abstract", budget - budget // 4)):
+        # Up to a quarter for titles, down to rarer words: their lists are ~10x shorter, and
+        # short prefixes expand from the saved words when they hold enough (_saved_expansions).
+        left = budget
+        for field, quarter, min_df in (
+            ("title", True, WARM_MIN_DF // 10),
+            ("abstract", False, WARM_MIN_DF),
+        ):
+            share = budget // 4 if quarter else left
             planned = 0
             for df, word_field, text in common:
                 if word_field != field:
                     continue
-                if planned >= share or df < WARM_MIN_DF:
+                if planned >= share or df < min_df:
                     break
                 chosen.append((field, text))
                 planned += 6 * df  # an int32 document number and a 16-bit weight a posting
+            left -= planned
         stop = should_stop or (lambda: False)
         used = 0
         for src in unsaved:  # streamed to the segment's files, then mapped: never all in memory
