@@ -220,10 +220,10 @@ def test_posting_lists_decode_as_whoosh_reads_them(library, monkeypatch) -> None
     library.add_papers(papers)
     library.index.optimize()  # one segment of ~800 documents
     layouts: list[bool] = []
-    parse = index_module._block_without_values
+    parse = index_module._parse_block
     monkeypatch.setattr(
         index_module,
-        "_block_without_values",
+        "_parse_block",
         lambda raw, count: layouts.append(parse(raw, count) is not None) or parse(raw, count),
     )
     whole: list[bool] = []  # lists read at once (every block in the usual layout)

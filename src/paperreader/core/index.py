@@ -1587,7 +1587,7 @@ def _decode_postings(data: bytes) -> tuple[np.ndarray, np.ndarray]:
 def _decode_postings_at_once(data: bytes) -> tuple[np.ndarray, np.ndarray] | None:
     """The common case, with numpy once per list instead of once per block (a common word's
     list at 1,000,000 papers is thousands of blocks): every block in the usual layout (see
-    _block_without_values) with at least 4 postings. None if one is not."""
+    _parse_block). None if one is not."""
     stream = io.BytesIO(data)
     firsts: list[int] = []
     counts: list[int] = []
@@ -1600,33 +1600,13 @@ def _decode_postings_at_once(data: bytes) -> tuple[np.ndarray, np.ndarray] | Non
         stream.seek(position + _INT.size)
         count, _maxid, _maxweight, compression, _mn, _mx = pickle.load(stream)
         block = data[stream.tell() : end]
-        raw = zlib.decompress(block) if compression else block
-        size = _INT_SIZE.get(raw[3]) if len(raw) > 3 else None
-        if count < 4 or raw[2] != _MARK or size is None:
-            return None  # (fewer than 4 ids pickle as a TUPLE1-3, without a MARK)
-        at = 4 + size
-        ids_end = at + 2 * (count - 1)
-        if len(raw) <= ids_end + 1 or raw[at:ids_end:2] != b"K" * (count - 1):
+        parsed = _parse_block(zlib.decompress(block) if compression else block, count)
+        if parsed is None:
             return None
-        put = _PUT_SIZE.get(raw[ids_end + 1]) if raw[ids_end] == _TUPLE else None
-        if put is None:
-            return None
-        floats_at = ids_end + 1 + put
-        floats_end = floats_at + 1 + 9 * count
-        if len(raw) > floats_at + 9 and raw[floats_at] in (_BINFLOAT, _NONE):
-            # One weight for the whole block (all equal: a title's words, mostly), or none.
-            one = raw[floats_at] == _BINFLOAT
-            weight: bytes | float = _DOUBLE.unpack_from(raw, floats_at + 1)[0] if one else 1.0
-        elif len(raw) > floats_end and raw[floats_at] == _MARK and raw[floats_end] == _TUPLE:
-            if raw[floats_at + 1 : floats_end : 9] != b"G" * count:
-                return None
-            weight = raw[floats_at + 1 : floats_end]
-        else:
-            return None
-        firsts.append(int.from_bytes(raw[4:at], "little", signed=size == 4))
+        firsts.append(parsed[0])
         counts.append(count)
-        deltas.append(raw[at + 1 : ids_end : 2])
-        floats.append(weight)
+        deltas.append(parsed[1])
+        floats.append(parsed[2])
         if length < 0:
             break
         position = end
@@ -1641,14 +1621,11 @@ def _decode_postings_at_once(data: bytes) -> tuple[np.ndarray, np.ndarray] | Non
     ids = np.cumsum(steps)
     ids -= np.repeat(np.concatenate(([0], ids[starts[1:] - 1])), sizes)  # blocks start afresh
     if all(isinstance(weight, bytes) for weight in floats):
-        raw_weights = np.frombuffer(b"".join(floats), dtype=np.uint8).reshape(total, 9)[:, 1:]  # type: ignore[arg-type]
-        weights = raw_weights.copy().view(">f8").ravel()
+        weights = _binfloats(b"".join(floats), total)  # type: ignore[arg-type]
     else:
         weights = np.concatenate(
             [
-                np.frombuffer(w, dtype=np.uint8).reshape(n, 9)[:, 1:].copy().view(">f8").ravel()
-                if isinstance(w, bytes)
-                else np.full(n, w)
+                _binfloats(w, n) if isinstance(w, bytes) else np.full(n, w)
                 for w, n in zip(floats, counts, strict=True)
             ]
         )
@@ -1656,6 +1633,7 @@ def _decode_postings_at_once(data: bytes) -> tuple[np.ndarray, np.ndarray] | Non
 
 
 def _decode_postings_by_block(data: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """Any list: blocks in the usual layout parsed, the others unpickled."""
     stream = io.BytesIO(data)
     ids: list[np.ndarray] = []
     weights: list[np.ndarray] = []
@@ -1668,12 +1646,18 @@ def _decode_postings_by_block(data: bytes) -> tuple[np.ndarray, np.ndarray]:
         count, _maxid, _maxweight, compression, _mn, _mx = pickle.load(stream)
         block = data[stream.tell() : end]
         raw = zlib.decompress(block) if compression else block
-        parsed = _block_without_values(raw, count)
+        parsed = _parse_block(raw, count)
         if parsed is None:
-            deltas, block_weights, _values = pickle.loads(raw)
-            parsed = np.array(deltas, dtype=np.int64), block_weights
-        deltas, block_weights = parsed
-        ids.append(np.cumsum(deltas, dtype=np.int64))  # each block's ids are deltas from 0
+            block_deltas, block_weights, _values = pickle.loads(raw)
+            steps = np.array(block_deltas, dtype=np.int64)
+        else:
+            first, one_byte, block_weights = parsed
+            steps = np.empty(count, dtype=np.int64)
+            steps[0] = first
+            steps[1:] = np.frombuffer(one_byte, dtype=np.uint8)
+            if isinstance(block_weights, bytes):
+                block_weights = _binfloats(block_weights, count)
+        ids.append(np.cumsum(steps))  # each block's ids are deltas from 0
         if block_weights is None or isinstance(block_weights, float):
             weights.append(np.full(count, block_weights or 1.0, dtype=np.float32))
         else:
@@ -1683,42 +1667,45 @@ def _decode_postings_by_block(data: bytes) -> tuple[np.ndarray, np.ndarray]:
         position = end
 
 
-def _block_without_values(raw: bytes, count: int) -> tuple[np.ndarray, object] | None:
-    """A block's id deltas and weights read straight from its pickle, without unpickling
-    the values (a text field's positions: ~3/4 of the bytes and of the time), in the usual
+def _parse_block(raw: bytes, count: int) -> tuple[int, bytes, bytes | float] | None:
+    """A block's ids and weights read straight from its pickle, without unpickling the
+    values (a text field's positions: ~3/4 of the bytes and of the time), in the usual
     layout: PROTO, MARK, the first id (any int), `count - 1` one-byte deltas, TUPLE, PUT,
-    then None or MARK, `count` floats, TUPLE. Anything else returns None and is unpickled."""
-    if len(raw) < 8 or raw[2] != _MARK or raw[3] not in _INT_SIZE:
+    then one BINFLOAT or None for the whole block, or MARK, `count` BINFLOATs, TUPLE.
+    Returns the first id, the deltas' bytes and the weights (their 9-byte BINFLOATs, or
+    the one weight); None for anything else (fewer than 4 ids pickle as a TUPLE1-3, without
+    a MARK), which is unpickled."""
+    size = _INT_SIZE.get(raw[3]) if len(raw) > 3 else None
+    if count < 4 or raw[2] != _MARK or size is None:
         return None
-    first_size = _INT_SIZE[raw[3]]
-    first = int.from_bytes(raw[4 : 4 + first_size], "little", signed=first_size == 4)
-    at = 4 + first_size
+    at = 4 + size
     ids_end = at + 2 * (count - 1)
-    if ids_end + 2 >= len(raw) or raw[ids_end] != _TUPLE:
+    if len(raw) <= ids_end + 1 or raw[at:ids_end:2] != b"K" * (count - 1):
         return None
-    ops = np.frombuffer(raw, np.uint8, 2 * (count - 1), at)
-    if not (ops[::2] == _BININT1).all():
+    put = _PUT_SIZE.get(raw[ids_end + 1]) if raw[ids_end] == _TUPLE else None
+    if put is None:
         return None
-    deltas = np.empty(count, dtype=np.int64)
-    deltas[0] = first
-    deltas[1:] = ops[1::2]
-    at = ids_end + 1 + _PUT_SIZE.get(raw[ids_end + 1], len(raw))
-    if at >= len(raw):
+    floats_at = ids_end + 1 + put
+    floats_end = floats_at + 1 + 9 * count
+    if len(raw) > floats_at + 9 and raw[floats_at] in (_BINFLOAT, _NONE):
+        one = raw[floats_at] == _BINFLOAT
+        weight: bytes | float = _DOUBLE.unpack_from(raw, floats_at + 1)[0] if one else 1.0
+    elif len(raw) > floats_end and raw[floats_at] == _MARK and raw[floats_end] == _TUPLE:
+        if raw[floats_at + 1 : floats_end : 9] != b"G" * count:
+            return None
+        weight = raw[floats_at + 1 : floats_end]
+    else:
         return None
-    if raw[at] == _NONE:
-        return deltas, None
-    if raw[at] == _BINFLOAT and len(raw) >= at + 9:  # one weight for the whole block
-        return deltas, _DOUBLE.unpack_from(raw, at + 1)[0]
-    floats_end = at + 1 + 9 * count
-    if raw[at] != _MARK or floats_end >= len(raw) or raw[floats_end] != _TUPLE:
-        return None
-    floats = np.frombuffer(raw, np.uint8, 9 * count, at + 1).reshape(count, 9)
-    if not (floats[:, 0] == _BINFLOAT).all():
-        return None
-    return deltas, floats[:, 1:].copy().view(">f8").ravel()
+    first = int.from_bytes(raw[4:at], "little", signed=size == 4)
+    return first, raw[at + 1 : ids_end : 2], weight
 
 
-# Pickle opcodes (protocol 2) of the layout above, as byte values; a PUT's size by its opcode.
+def _binfloats(raw: bytes, count: int) -> np.ndarray:
+    """`count` pickled BINFLOATs (an opcode byte, then a big-endian double) as floats."""
+    return np.frombuffer(raw, dtype=np.uint8).reshape(count, 9)[:, 1:].copy().view(">f8").ravel()
+
+
+# Pickle opcodes (protocol 2) of _parse_block's layout, as byte values; a PUT's size by its opcode.
 _MARK, _TUPLE, _BININT1, _NONE, _BINFLOAT = b"(tKNG"
 _PUT_SIZE = {ord("q"): 2, ord("r"): 5}
 _INT_SIZE = {_BININT1: 1, ord("M"): 2, ord("J"): 4}  # BININT1, BININT2, BININT
