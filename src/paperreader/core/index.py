@@ -380,7 +380,7 @@ class BoundedPrefix(_Bounded, Q.Prefix):
         # multi-segment reader looks every word up again in every segment: 0.2 s for `de`).
         field = self.field()
         wanted = SHORT_PREFIX_EXPANSIONS.get(len(self.text), MAX_EXPANSIONS)
-        readers = getattr(ixreader, "readers", None) or [ixreader]
+        readers = _segment_readers(ixreader)
         saved = _saved_expansions(readers, field, self.text, wanted)
         if saved is not None:
             return saved
@@ -405,6 +405,11 @@ class BoundedPrefix(_Bounded, Q.Prefix):
         if not ids:
             return matching.NullMatcher()
         return _ConstantMatcher(sorted(ids), self.boost * _one_hit_score(searcher, field, len(ids)))
+
+
+def _segment_readers(reader) -> list:  # type: ignore[no-untyped-def,type-arg]
+    """The readers of an index's segments (one segment's reader is not a MultiReader)."""
+    return getattr(reader, "readers", None) or [reader]
 
 
 def _saved_expansions(readers: list, field: str, prefix: str, wanted: int) -> list[bytes] | None:  # type: ignore[type-arg]
@@ -908,7 +913,7 @@ class SearchIndex:
         if big and not unsaved:  # saved by an earlier run: memory-mapped, nothing to decode
             return sum(src.warm_bytes() for src in big)
         common: list[tuple[int, str, bytes]] = []
-        segments = getattr(reader, "readers", None) or [reader]
+        segments = _segment_readers(reader)
         for field in ("title", "abstract"):
             if field not in reader.schema or not reader.field_length(field):
                 continue
@@ -1184,7 +1189,7 @@ class SearchIndex:
             (zlib.crc32(c.encode()) for c in candidates), dtype=np.uint32, count=len(candidates)
         )
         maybe = np.zeros(len(candidates), dtype=bool)
-        for segment in getattr(reader, "readers", None) or [reader]:
+        for segment in _segment_readers(reader):
             small = segment.doc_count_all() < WARM_SAVE_FROM_DOCS  # a quick list to make
             known = _spelling_hashes(segment, self.schema, build=small)
             if known is None:
