@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from paperreader.core import records as records_module
 from paperreader.core.errors import UnknownPaper
 from paperreader.core.exporters import export
 from paperreader.core.importers.base import Skipped
 from paperreader.core.library import Library, sample_path
 from paperreader.core.models import Paper
+from paperreader.core.records import Records
 
 
 def test_a_new_library_opens_on_the_sample(tmp_path: Path) -> None:
@@ -219,3 +221,59 @@ def test_pages_of_the_newest_list_read_from_either_end_agree(library: Library) -
             assert [p.id for p in page] == everything[offset : offset + limit], (offset, limit)
     last = library.search("", offset=total - 3, limit=50, sort="newest")
     assert [h.id for h in last.hits] == everything[-3:] and last.total == total
+
+
+def test_deep_pages_from_marks_agree_with_the_walk(
+    library: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Marks every 7 papers, so the sample's pages cross marks, and the dated/undated border.
+    monkeypatch.setattr(records_module, "MARK_EVERY", 7)
+    library.add_papers(
+        [
+            Paper(id=f"qqtie-{n}", title=f"Tie {n}", published=date(2026, 3, 11) if n % 3 else None)
+            for n in range(25)
+        ]
+    )
+    total = library.count(fresh=True)
+    everything = [p.id for p in library.records.newest(0, total + 10)]
+    used = []
+    walk = Records._newest_from_mark
+    monkeypatch.setattr(
+        Records, "_newest_from_mark", lambda self, *a: used.append(a) or walk(self, *a)
+    )
+    marks = library.records.mark_newest()
+    assert marks.total == total and marks.dated == total - 9 and len(marks.keys) == -(-total // 7)
+    for offset in range(7, total + 2):
+        for limit in (1, 6, 13, 50):
+            page = library.records.newest(offset, limit, total=total)
+            assert [p.id for p in page] == everything[offset : offset + limit], (offset, limit)
+    assert len(used) == 4 * (total + 2 - 7)
+    # A write makes them stale: pages come from the walk (still right) until they are rebuilt.
+    library.add_papers([Paper(id="qqlate", title="Late", published=date(2020, 1, 1))])
+    total += 1
+    used.clear()
+    everything = [p.id for p in library.records.newest(0, total + 10)]
+    page = library.records.newest(total - 12, 10, total=total)
+    assert [p.id for p in page] == everything[total - 12 : total - 2] and not used
+    assert library.records.mark_newest().total == total
+    assert [p.id for p in library.records.newest(total - 12, 10, total=total)] == [
+        p.id for p in page
+    ]
+    assert used
+
+
+def test_the_kept_count_follows_other_connections_and_rolled_back_writes(
+    library_path: Path,
+) -> None:
+    with Library(library_path) as lib:
+        records, other = lib.records, Records(library_path / "papers.db")
+        assert records.count() == 98
+        with other.batch():  # another process imports
+            other.put(Paper(id="from-elsewhere", title="From Elsewhere"))
+        assert records.count() == 99 == lib.count(fresh=True)
+        with pytest.raises(KeyboardInterrupt), records.batch():
+            records.put(Paper(id="rolled-back", title="Rolled Back"))
+            assert records.count() == 100  # counted inside the batch, then undone
+            raise KeyboardInterrupt
+        assert records.count() == 99
+        other.close()

@@ -277,7 +277,9 @@ class Library:
 
     def warm_search(self, should_stop: Callable[[], bool] | None = None) -> int:
         """Load the most common words' postings before they are searched (see
-        SearchIndex.warm); for a background thread of a long-running reader."""
+        SearchIndex.warm), after marking the newest-first listing for deep pages (see
+        Records.mark_newest); for a background thread of a long-running reader."""
+        self.records.mark_newest()
         return self.index.warm(should_stop=should_stop)
 
     def _newest(self, offset: int, limit: int) -> SearchResult:
