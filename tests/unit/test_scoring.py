@@ -313,3 +313,65 @@ def test_short_prefixes_expand_alike_from_the_saved_warm_up(library, monkeypatch
                 counts = sorted(reader.doc_frequency(field, t) for t in saved)
                 assert counts == sorted(reader.doc_frequency(field, t) for t in walked)
     assert answered >= 4
+
+
+def test_common_prefix_unions_are_saved_and_agree_with_their_lists(library, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    queries = ("m", "la", "diffusion vi", "tra", "co", "gaussian sp")
+    before = {q: library.search(q, limit=50, partial_last=True) for q in queries}
+    monkeypatch.setattr(index_module, "WARM_MIN_DF", 5)
+    monkeypatch.setattr(index_module, "WARM_SAVE_FROM_DOCS", 1)
+    monkeypatch.setattr(index_module, "UNION_MIN_SHARE", 0.3)
+    for name in ("_SAVED_WARM", "_SAVED_UNIONS", "_SPELLING"):
+        monkeypatch.setattr(index_module, name, {})
+    monkeypatch.setattr(index_module, "_WARM_TRIED", set())
+    library.warm_search()
+    reader = library.index.searcher().reader()
+    sources = index_module._sources(library.index.searcher())
+    saved = index_module._SAVED_UNIONS
+    assert {src.key for src in sources} == set(saved)
+    prefixes = {key for unions in saved.values() for key in unions}
+    assert {("title", "la"), ("abstract", "la"), ("abstract", "mod")} <= prefixes
+    assert ("abstract", "m") not in prefixes  # a letter alone is not searched as a prefix
+    assert ("abstract", "zq") not in prefixes  # too rare to be worth it
+    saved_unions, saved_warm = dict(saved), dict(index_module._SAVED_WARM)
+    for src in sources:
+        for (field, prefix), (terms, bits) in saved_unions[src.key].items():
+            monkeypatch.setattr(index_module, "_SAVED_WARM", {})  # the unions alone answer
+            readers = index_module._segment_readers(reader)
+            wanted = index_module._wanted(len(prefix), partial=True)
+            assert index_module._saved_expansions(readers, field, prefix, wanted) == list(terms)
+            assert index_module._saved_expansions(readers, field, prefix, 64) != list(terms)
+            monkeypatch.setattr(index_module, "_SAVED_UNIONS", {})  # the term tables walked
+            walked = index_module.PartialPrefix(field, prefix)._expand(reader)
+            live = src.union(field, terms)
+            monkeypatch.setattr(index_module, "_SAVED_UNIONS", saved_unions)
+            monkeypatch.setattr(index_module, "_SAVED_WARM", saved_warm)
+            # The same most common words (equal counts may swap places), the same documents.
+            counts = sorted(reader.doc_frequency(field, t) for t in terms)
+            assert counts == sorted(reader.doc_frequency(field, t) for t in walked), prefix
+            ours = np.flatnonzero(np.unpackbits(bits, count=src.doc_count))
+            assert np.array_equal(ours, live), (field, prefix)
+    # The next start maps them: no list of a saved union's words is read for its prefix.
+    index_module._ARRAYS.clear()
+    for name in ("_SAVED_WARM", "_SAVED_UNIONS"):
+        monkeypatch.setattr(index_module, name, {})
+    monkeypatch.setattr(index_module, "_WARM_TRIED", set())
+    decoded: list[tuple[str, bytes]] = []
+    real_postings = index_module._SegmentSource.postings
+    monkeypatch.setattr(
+        index_module._SegmentSource,
+        "postings",
+        lambda self, field, term, **kw: (
+            decoded.append((field, term)) or real_postings(self, field, term, **kw)
+        ),
+    )
+    library.index._generation += 1
+    la_words = {("abstract", t) for t in saved_unions[sources[0].key][("abstract", "la")][0]}
+    for query, result in before.items():
+        again = library.search(query, limit=50, partial_last=True)
+        assert [(h.id, h.score) for h in again.hits] == [(h.id, h.score) for h in result.hits]
+        assert again.total == result.total
+        if query == "la":
+            assert la_words and not la_words & set(decoded)
+        decoded.clear()
+    assert index_module._SAVED_UNIONS

@@ -85,6 +85,8 @@ MAX_SCANNED_TERMS = 4000
 # A prefix of two or three letters stands for hundreds of words, most of them common: its
 # most frequent few are as good a guess, and decoding 64 of them at 100,000 papers took 0.4 s.
 SHORT_PREFIX_EXPANSIONS = {1: 4, 2: 8, 3: 24}
+PARTIAL_MIN = 2  # a partial last word this long is also searched as a prefix
+PARTIAL_EXPANSIONS = 24  # ... and expands to this many words past 3 letters
 # `word~5` builds a Levenshtein automaton that took 47 s on 98 papers: 2 edits is plenty.
 MAX_FUZZY_DISTANCE = 2
 WRITER_ARGS: dict[str, object] = {"limitmb": 128}
@@ -375,11 +377,13 @@ class BoundedPrefix(_Bounded, Q.Prefix):
     64 expansions in Python was most of an as-you-type search (`la` at 100,000 papers), and
     a constant lets top-N pruning skip the prefix's postings once it cannot matter."""
 
+    partial = False  # a word still being typed (PartialPrefix), not a written `word*`
+
     def _expand(self, ixreader):  # type: ignore[no-untyped-def]
         # Each segment's term table gives its words' document counts as it is walked (a
         # multi-segment reader looks every word up again in every segment: 0.2 s for `de`).
         field = self.field()
-        wanted = SHORT_PREFIX_EXPANSIONS.get(len(self.text), MAX_EXPANSIONS)
+        wanted = _wanted(len(self.text), partial=self.partial)
         readers = _segment_readers(ixreader)
         saved = _saved_expansions(readers, field, self.text, wanted)
         if saved is not None:
@@ -407,6 +411,21 @@ class BoundedPrefix(_Bounded, Q.Prefix):
         return _ConstantMatcher(sorted(ids), self.boost * _one_hit_score(searcher, field, len(ids)))
 
 
+class PartialPrefix(BoundedPrefix):
+    """The last word of a query being typed, as a prefix: fewer expansions past 3 letters
+    than a written `word*` (each costs a list read in every segment: `quant` with 64 took
+    ~200 ms at 1,000,000 papers), since the next letters narrow it anyway."""
+
+    partial = True
+
+
+def _wanted(length: int, *, partial: bool) -> int:
+    """How many of a prefix's most common words it expands to."""
+    if length in SHORT_PREFIX_EXPANSIONS:
+        return SHORT_PREFIX_EXPANSIONS[length]
+    return PARTIAL_EXPANSIONS if partial else MAX_EXPANSIONS
+
+
 def _segment_readers(reader) -> list:  # type: ignore[no-untyped-def,type-arg]
     """The readers of an index's segments (one segment's reader is not a MultiReader)."""
     return getattr(reader, "readers", None) or [reader]
@@ -418,11 +437,21 @@ def _saved_expansions(readers: list, field: str, prefix: str, wanted: int) -> li
     those kept, so `wanted` of them with the prefix are its most common. At 1,000,000 papers
     walking the term tables for `re` took 0.5 s (and decoding its words' lists 0.4 s more:
     these are mapped). None when the saved words cannot answer."""
+    big = [
+        r for r in readers if r.doc_count_all() >= WARM_SAVE_FROM_DOCS and hasattr(r, "_segment")
+    ]
+    # A common prefix's expansions were saved with its union, counted over the big segments.
+    unions = [_SAVED_UNIONS.get(r._segment.segment_id(), {}).get((field, prefix)) for r in big]
+    if (
+        wanted == _wanted(len(prefix), partial=True)
+        and big
+        and all(unions)
+        and len({u[0] for u in unions if u}) == 1
+    ):
+        return list(unions[0][0])  # type: ignore[index]
     start = prefix.encode()
     counts: dict[bytes, int] = {}
-    for reader in readers:
-        if reader.doc_count_all() < WARM_SAVE_FROM_DOCS or not hasattr(reader, "_segment"):
-            continue
+    for reader in big:
         saved = _SAVED_WARM.get(reader._segment.segment_id())
         if saved is None:
             return None
@@ -914,6 +943,8 @@ class SearchIndex:
             return sum(src.warm_bytes() for src in big)
         common: list[tuple[int, str, bytes]] = []
         segments = _segment_readers(reader)
+        big_keys = {src.key for src in big}
+        prefixes: list[tuple[int, str, str, tuple[bytes, ...]]] = []
         for field in ("title", "abstract"):
             if field not in reader.schema or not reader.field_length(field):
                 continue
@@ -921,20 +952,32 @@ class SearchIndex:
             # word up in every segment: the whole table's pages, 350 MB of them at 100k);
             # each segment's most common words, counted over all segments.
             words: set[bytes] = set()
+            in_big: dict[bytes, int] = {}  # every word's count in the big segments
             for segment in segments:
-                found = ((ti.doc_frequency(), text) for text, ti in segment.iter_field(field))
+                found = [(ti.doc_frequency(), text) for text, ti in segment.iter_field(field)]
                 words.update(text for _, text in heapq.nlargest(WARM_TERMS, found))
+                if getattr(segment, "_segment", None) and segment._segment.segment_id() in big_keys:
+                    for df, text in found:
+                        in_big[text] = in_big.get(text, 0) + df
             common.extend((reader.doc_frequency(field, text), field, text) for text in words)
+            prefixes.extend(_common_prefixes(field, in_big, reader.doc_count_all()))
         common.sort(reverse=True)
+        # The costliest short prefixes' unions first (up to a fifth; the bits of every
+        # document, per prefix), then the lists.
+        prefixes.sort(reverse=True)
+        per_union = sum(warm_files.packed_size(src.doc_count) for src in big)
+        chosen_prefixes = [
+            p[1:] for p in prefixes[: budget // UNION_BUDGET_SHARE // max(1, per_union)]
+        ]
         chosen: list[tuple[str, bytes]] = []
         # Up to a quarter for titles, down to rarer words: their lists are ~10x shorter, and
         # short prefixes expand from the saved words when they hold enough (_saved_expansions).
-        left = budget
+        left = budget - per_union * len(chosen_prefixes)
         for field, quarter, min_df in (
             ("title", True, WARM_MIN_DF // 10),
             ("abstract", False, WARM_MIN_DF),
         ):
-            share = budget // 4 if quarter else left
+            share = left // 4 if quarter else left
             planned = 0
             for df, word_field, text in common:
                 if word_field != field:
@@ -950,7 +993,8 @@ class SearchIndex:
             try:
                 words_hashes = _spelling_hashes(src.reader, self.schema, build=True)
                 lists = _warm_lists(src, chosen, stop)
-                warm_files.save(folder, src.key, src.doc_count, lists, words_hashes)  # type: ignore[arg-type]
+                unions = _warm_unions(src, chosen_prefixes, stop)
+                warm_files.save(folder, src.key, src.doc_count, lists, words_hashes, unions)  # type: ignore[arg-type]
             except _WarmStopped:
                 return used  # a partial file is never left: the next run starts over
             except OSError:
@@ -1023,8 +1067,8 @@ class SearchIndex:
         stripped = text.rstrip()
         if partial_last and words and stripped == text and stripped.endswith(words[-1]):
             last = words[-1].lower()
-            if len(last) >= 2:
-                extras.extend(BoundedPrefix(f, last, boost=0.9) for f in long_fields)
+            if len(last) >= PARTIAL_MIN:
+                extras.extend(PartialPrefix(f, last, boost=0.9) for f in long_fields)
         if extras and not _has_operators(text):
             query = Q.Or([query, *extras])
         return query
@@ -1349,6 +1393,57 @@ def _warm_lists(
         time.sleep(0)  # let the reader's own threads in between words
 
 
+def _warm_unions(
+    src: _SegmentSource,
+    prefixes: list[tuple[str, str, tuple[bytes, ...]]],
+    stop: Callable[[], bool],
+) -> Iterator[tuple[tuple[str, str, tuple[bytes, ...]], np.ndarray]]:
+    """Each prefix's union as packed bits, every word's list read once for all its prefixes."""
+    packed = [np.zeros(warm_files.packed_size(src.doc_count), dtype=np.uint8) for _ in prefixes]
+    users: dict[tuple[str, bytes], list[int]] = {}
+    for n, (field, _, terms) in enumerate(prefixes):
+        for term in terms:
+            users.setdefault((field, term), []).append(n)
+    for (field, term), which in users.items():
+        if stop():
+            raise _WarmStopped
+        seen = np.zeros(src.doc_count, dtype=bool)
+        seen[src.postings(field, term, keep=False)[0]] = True
+        bits = np.packbits(seen)
+        for n in which:
+            packed[n] |= bits
+        time.sleep(0)
+    yield from zip(prefixes, packed, strict=True)
+
+
+def _common_prefixes(
+    field: str, counts: dict[bytes, int], docs: int
+) -> Iterator[tuple[int, str, str, tuple[bytes, ...]]]:
+    """(postings, field, prefix, expansions) of the short prefixes typed as partial words
+    whose expansions (as PartialPrefix makes them) have at least UNION_MIN_SHARE postings a document: those
+    whose first union is slow to make."""
+    tops: dict[str, list[tuple[int, bytes]]] = {}
+    for text, df in counts.items():
+        try:
+            word = text.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        for length in range(PARTIAL_MIN, UNION_MAX_PREFIX + 1):
+            if len(word) < length:
+                break
+            wanted = _wanted(length, partial=True)
+            top = tops.setdefault(word[:length], [])
+            if len(top) < wanted:
+                heapq.heappush(top, (df, text))
+            elif (df, text) > top[0]:
+                heapq.heapreplace(top, (df, text))
+    for prefix, top in tops.items():
+        postings = sum(df for df, _ in top)
+        if postings >= UNION_MIN_SHARE * docs:
+            ranked = tuple(text for _, text in sorted(top, reverse=True))
+            yield postings, field, prefix, ranked
+
+
 def _spelling_hashes(segment, schema, *, build: bool) -> np.ndarray | None:  # type: ignore[no-untyped-def]
     """Sorted CRC-32s of a segment's spelling words (title and abstract): from its saved
     warm-up, or made here from its word lists when `build` (~0.5 s a 50,000-paper segment)."""
@@ -1396,7 +1491,10 @@ WARM_BYTES = 64 * 1024 * 1024
 WARM_TERMS = 2000
 WARM_MIN_DF = 2000
 WARM_SAVE_FROM_DOCS = 5000  # segments this big keep their warm-up between runs
-WARM_BYTES_PER_DOC = 256  # saved warm-ups grow with the library: 256 MB at 1,000,000 papers
+WARM_BYTES_PER_DOC = 320  # saved warm-ups grow with the library: 320 MB at 1,000,000 papers
+UNION_MIN_SHARE = 0.02  # a prefix's union is saved if its words have this many postings a doc
+UNION_MAX_PREFIX = 4  # letters: longer prefixes have fewer, rarer words
+UNION_BUDGET_SHARE = 5  # unions take up to a fifth of the saved warm-up
 _LENGTH_TABLE = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
 _EMPTY_IDS = np.empty(0, dtype=np.int32)
 _INT = Struct("!i")
@@ -1445,6 +1543,8 @@ _ARRAYS = _ArrayCache(POSTINGS_CACHE_BYTES)
 # Segment id -> its saved warm-up (core/warm_files.py): memory-mapped, so outside the budget.
 _SAVED_WARM: dict[str, warm_files.Lists] = {}
 _WARM_TRIED: set[str] = set()  # segments whose saved warm-up a new searcher looked for
+# Segment id -> its saved unions of short prefixes' expansions, mapped (see warm_files).
+_SAVED_UNIONS: dict[str, warm_files.Unions] = {}
 # Segment id -> sorted CRC-32s of its spelling words (see _one_edit).
 _SPELLING: dict[str, np.ndarray] = {}
 
@@ -1481,7 +1581,7 @@ class _SegmentSource:
             saved = warm_files.load(folder, self.key, self.doc_count)
             if saved is None:
                 return False
-            _SAVED_WARM[self.key], _SPELLING[self.key] = saved
+            _SAVED_WARM[self.key], _SPELLING[self.key], _SAVED_UNIONS[self.key] = saved
         return True
 
     def warm_bytes(self) -> int:
@@ -1536,7 +1636,10 @@ class _SegmentSource:
                 seen[self.postings(field, term, keep=False)[0]] = True
             return np.packbits(seen)
 
-        bits = _ARRAYS.get((self.key, "u", field, terms), make)
+        saved = _SAVED_UNIONS.get(self.key, {})
+        bits = next((b for (f, _), (t, b) in saved.items() if f == field and t == terms), None)
+        if bits is None:
+            bits = _ARRAYS.get((self.key, "u", field, terms), make)
         return np.flatnonzero(np.unpackbits(bits, count=self.doc_count)).astype(np.int32)  # type: ignore[call-overload]
 
     def opaque(self, query: object) -> tuple[np.ndarray, np.ndarray]:

@@ -9,7 +9,9 @@ its segment is ignored (and replaced at the next save); deleting the folder cost
 but one warm-up.
 
 Per segment: `<segment id>.bin`, every list's document numbers (int32) and weights, one
-after the other; `<segment id>.words.npy`, the sorted CRC-32s of its spelling words
+after the other, then the unions of common short prefixes' expansions, one bit a document
+(the first `re` typed at 1,000,000 papers decoded 160 lists for its union: 0.2-0.5 s);
+`<segment id>.words.npy`, the sorted CRC-32s of its spelling words
 (did-you-mean looks its candidates up there: one array search instead of a term-table look-up
 per candidate and segment); and `<segment id>.json`, written last, saying where each list is.
 No pickles: `np.load(..., allow_pickle=False)`.
@@ -27,8 +29,11 @@ import numpy as np
 
 from paperreader.core.fsutil import atomic_write
 
-VERSION = 1
+VERSION = 2
 Lists = dict[tuple[str, bytes], tuple[np.ndarray, np.ndarray]]
+# (field, prefix) -> (the prefix's expansions, packed bits of the documents having any)
+Unions = dict[tuple[str, str], tuple[tuple[bytes, ...], np.ndarray]]
+UnionsIn = Iterable[tuple[tuple[str, str, tuple[bytes, ...]], np.ndarray]]
 
 
 def save(
@@ -37,11 +42,14 @@ def save(
     docs: int,
     lists: Iterable[tuple[tuple[str, bytes], tuple[np.ndarray, np.ndarray]]],
     words: np.ndarray,
+    unions: UnionsIn = (),
 ) -> None:
     """Write the (field, term) -> (sorted document numbers, weights) `lists` of a segment,
     streamed as they come (decoded one by one: the warm-up of a big library is hundreds of
-    MB), and `words`, the sorted hashes of its spelling words (did-you-mean's filter)."""
+    MB), the (field, prefix, expansions) -> packed bits `unions` after them, and `words`,
+    the sorted hashes of its spelling words (did-you-mean's filter)."""
     entries: list[list[object]] = []
+    union_entries: list[list[object]] = []
     size = 0
 
     def chunks() -> Iterator[bytes]:
@@ -52,6 +60,13 @@ def save(
                 data = array.tobytes()
                 size += _aligned(len(data))
                 yield data + b"\0" * (_aligned(len(data)) - len(data))  # 8-byte aligned
+        for (field, prefix, terms), bits in unions:
+            if len(bits) != packed_size(docs):
+                raise ValueError(f"a union of {len(bits)} bytes for {docs} documents")
+            union_entries.append([field, prefix, [t.hex() for t in terms], size])
+            data = np.ascontiguousarray(bits, dtype=np.uint8).tobytes()
+            size += _aligned(len(data))
+            yield data + b"\0" * (_aligned(len(data)) - len(data))
 
     atomic_write(folder / f"{segment}.bin", chunks())
     hashes = io.BytesIO()
@@ -63,6 +78,7 @@ def save(
         "docs": docs,
         "bytes": size,
         "lists": entries,
+        "unions": union_entries,
         "words": len(words),
     }
     atomic_write(folder / f"{segment}.json", json.dumps(meta).encode())
@@ -72,9 +88,14 @@ def _aligned(size: int) -> int:
     return size + (-size % 8)
 
 
-def load(folder: Path, segment: str, docs: int) -> tuple[Lists, np.ndarray] | None:
-    """The saved lists and word hashes of a segment, memory-mapped; None if there are none
-    that fit it."""
+def packed_size(docs: int) -> int:
+    """Bytes of one bit a document."""
+    return (docs + 7) // 8
+
+
+def load(folder: Path, segment: str, docs: int) -> tuple[Lists, np.ndarray, Unions] | None:
+    """The saved lists, word hashes and prefix unions of a segment, memory-mapped; None if
+    there are none that fit it."""
     try:
         meta = json.loads((folder / f"{segment}.json").read_text())
         if (meta["version"], meta["segment"], meta["docs"]) != (VERSION, segment, docs):
@@ -96,10 +117,17 @@ def load(folder: Path, segment: str, docs: int) -> tuple[Lists, np.ndarray] | No
             if count and not (ids[0] >= 0 and ids[-1] < docs):
                 return None
             lists[(str(field), bytes.fromhex(term_hex))] = (ids, weights)
+        unions: Unions = {}
+        for field, prefix, terms_hex, at in meta["unions"]:
+            bits = blob[at : at + packed_size(docs)]
+            if len(bits) != packed_size(docs):
+                return None
+            terms = tuple(bytes.fromhex(t) for t in terms_hex)
+            unions[(str(field), str(prefix))] = (terms, bits)
         words = np.load(folder / f"{segment}.words.npy", mmap_mode="r", allow_pickle=False)
         if words.dtype != np.uint32 or words.shape != (meta["words"],):
             return None
-        return lists, words
+        return lists, words, unions
     except (OSError, ValueError, KeyError, TypeError):  # missing, truncated, not ours
         return None
 
