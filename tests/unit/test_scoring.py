@@ -375,3 +375,33 @@ def test_common_prefix_unions_are_saved_and_agree_with_their_lists(library, monk
             assert la_words and not la_words & set(decoded)
         decoded.clear()
     assert index_module._SAVED_UNIONS
+
+
+def test_a_damaged_saved_list_is_read_from_the_index_instead(library, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    before = library.search("model", limit=50)
+    monkeypatch.setattr(index_module, "WARM_MIN_DF", 5)
+    monkeypatch.setattr(index_module, "WARM_SAVE_FROM_DOCS", 1)
+    for name in ("_SAVED_WARM", "_SAVED_UNIONS", "_SPELLING"):
+        monkeypatch.setattr(index_module, name, {})
+    monkeypatch.setattr(index_module, "_WARM_TRIED", set())
+    monkeypatch.setattr(index_module, "_SAVED_CHECKED", set())
+    library.warm_search()
+    folder = library.index.path.with_name("index-warm")
+    for meta_path in folder.glob("*.json"):  # every segment's `model` list ends past its end
+        meta = json.loads(meta_path.read_text())
+        (at, count) = next(
+            (e[2], e[3]) for e in meta["lists"] if e[:2] == ["abstract", b"model".hex()]
+        )
+        blob = bytearray((folder / f"{meta_path.stem}.bin").read_bytes())
+        blob[at + 4 * (count - 1) : at + 4 * count] = (10**9).to_bytes(4, "little")
+        (folder / f"{meta_path.stem}.bin").write_bytes(bytes(blob))
+    index_module._ARRAYS.clear()
+    for name in ("_SAVED_WARM", "_SAVED_UNIONS"):
+        monkeypatch.setattr(index_module, name, {})
+    monkeypatch.setattr(index_module, "_WARM_TRIED", set())
+    library.index._generation += 1
+    again = library.search("model", limit=50)
+    assert index_module._SAVED_WARM  # the files were taken
+    assert [(h.id, h.score) for h in again.hits] == [(h.id, h.score) for h in before.hits]

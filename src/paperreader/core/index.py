@@ -63,7 +63,7 @@ from whoosh.reading import MultiReader, TermNotFound
 from whoosh.support.charset import accent_map
 from whoosh.util.numeric import byte_to_length
 
-from paperreader.core import scoring, warm_files
+from paperreader.core import mapped, scoring, warm_files
 from paperreader.core.errors import PaperreaderError, QueryError
 from paperreader.core.models import Hit, Paper, ReadState, SearchResult, UserData, normalise_title
 
@@ -203,6 +203,7 @@ class _SharedMaps:
             entry = self._maps.get(key)
             if entry is None:
                 entry = self._maps[key] = [fresh, 0]
+                mapped.register(fresh)
             else:
                 fresh.close()
             entry[1] += 1
@@ -1013,6 +1014,7 @@ class SearchIndex:
             time.sleep(0)  # let the reader's own threads in between words
         with contextlib.suppress(OSError):
             warm_files.prune(folder, {src.key for src in sources})
+        mapped.trim(MAPPED_LIMIT)  # the term tables it walked
         return used + cached
 
     # -- searching ---------------------------------------------------------------------------
@@ -1129,6 +1131,7 @@ class SearchIndex:
         # Highlights use the query's own (bounded) term expansion: cheap, and unlike Whoosh's
         # matched-term tracking it also covers prefix and fuzzy expansions.
         terms = _text_terms(_query_terms(query, searcher.reader()))
+        mapped.trim(MAPPED_LIMIT)
         return SearchResult(
             query=text,
             total=total,
@@ -1281,6 +1284,7 @@ class SearchIndex:
         query = Q.Or([Q.Term("abstract", word, boost=weight) for word, weight in keys])
         ranked, _ = _fast_search(searcher, query, limit + 1, "relevance")
         found = [(d, score) for d, score in ranked if d != docnum][:limit]
+        mapped.trim(MAPPED_LIMIT)  # the key words' look-ups touched every segment's term table
         return [self._hit(searcher.stored_fields(d), score) for d, score in found]
 
 
@@ -1492,6 +1496,8 @@ WARM_TERMS = 2000
 WARM_MIN_DF = 2000
 WARM_SAVE_FROM_DOCS = 5000  # segments this big keep their warm-up between runs
 WARM_BYTES_PER_DOC = 320  # saved warm-ups grow with the library: 320 MB at 1,000,000 papers
+# Mapped index and warm-up pages kept in the process before they are let go (core/mapped.py).
+MAPPED_LIMIT = 128 * 1024 * 1024
 UNION_MIN_SHARE = 0.02  # a prefix's union is saved if its words have this many postings a doc
 UNION_MAX_PREFIX = 4  # letters: longer prefixes have fewer, rarer words
 UNION_BUDGET_SHARE = 5  # unions take up to a fifth of the saved warm-up
@@ -1543,6 +1549,7 @@ _ARRAYS = _ArrayCache(POSTINGS_CACHE_BYTES)
 # Segment id -> its saved warm-up (core/warm_files.py): memory-mapped, so outside the budget.
 _SAVED_WARM: dict[str, warm_files.Lists] = {}
 _WARM_TRIED: set[str] = set()  # segments whose saved warm-up a new searcher looked for
+_SAVED_CHECKED: set[tuple[str, str, bytes]] = set()  # saved lists whose ids were checked
 # Segment id -> its saved unions of short prefixes' expansions, mapped (see warm_files).
 _SAVED_UNIONS: dict[str, warm_files.Unions] = {}
 # Segment id -> sorted CRC-32s of its spelling words (see _one_edit).
@@ -1568,7 +1575,14 @@ class _SegmentSource:
         the cache unless `keep` is False)."""
         saved = _SAVED_WARM.get(self.key)
         if saved is not None and (field, term) in saved:
-            return saved[(field, term)]
+            found = saved[(field, term)]
+            if (self.key, field, term) in _SAVED_CHECKED:
+                return found
+            ids = found[0]
+            if not len(ids) or (ids[0] >= 0 and ids[-1] < self.doc_count):
+                _SAVED_CHECKED.add((self.key, field, term))
+                return found
+            # (a damaged file: this list is decoded from the index instead)
         key = (self.key, "p", field, term)
         if not keep:
             cached = _ARRAYS.peek(key)
