@@ -1424,8 +1424,8 @@ def _common_prefixes(
     field: str, counts: dict[bytes, int], docs: int
 ) -> Iterator[tuple[int, str, str, tuple[bytes, ...]]]:
     """(postings, field, prefix, expansions) of the short prefixes typed as partial words
-    whose expansions (as PartialPrefix makes them) have at least UNION_MIN_SHARE postings a document: those
-    whose first union is slow to make."""
+    whose expansions (as PartialPrefix makes them) have at least UNION_MIN_SHARE postings a
+    document: those whose first union is slow to make."""
     tops: dict[str, list[tuple[int, bytes]]] = {}
     for text, df in counts.items():
         try:
