@@ -53,21 +53,22 @@ def save(
     union_entries: list[list[object]] = []
     size = 0
 
-    def chunks() -> Iterator[bytes]:
+    def padded(array: np.ndarray) -> bytes:  # 8-byte aligned, so every array maps in place
         nonlocal size
+        data = array.tobytes()
+        size += _aligned(len(data))
+        return data + b"\0" * (_aligned(len(data)) - len(data))
+
+    def chunks() -> Iterator[bytes]:
         for (field, term), (ids, weights) in lists:
             entries.append([field, term.hex(), size, len(ids), weights.dtype.str])
-            for array in (np.ascontiguousarray(ids, dtype="<i4"), weights):
-                data = array.tobytes()
-                size += _aligned(len(data))
-                yield data + b"\0" * (_aligned(len(data)) - len(data))  # 8-byte aligned
+            yield padded(np.ascontiguousarray(ids, dtype="<i4"))
+            yield padded(weights)
         for (field, prefix, terms), bits in unions:
             if len(bits) != packed_size(docs):
                 raise ValueError(f"a union of {len(bits)} bytes for {docs} documents")
             union_entries.append([field, prefix, [t.hex() for t in terms], size])
-            data = np.ascontiguousarray(bits, dtype=np.uint8).tobytes()
-            size += _aligned(len(data))
-            yield data + b"\0" * (_aligned(len(data)) - len(data))
+            yield padded(np.ascontiguousarray(bits, dtype=np.uint8))
 
     atomic_write(folder / f"{segment}.bin", chunks())
     hashes = io.BytesIO()
