@@ -251,6 +251,29 @@ def test_posting_lists_decode_as_whoosh_reads_them(library, monkeypatch) -> None
     assert layouts.count(True) >= 1 and layouts.count(False) >= 10  # then blocks parsed or not
 
 
+@pytest.mark.parametrize("chunk", [5, 64, 1 << 20])
+def test_term_tables_walk_as_whoosh_reads_them(library, monkeypatch, chunk: int) -> None:  # type: ignore[no-untyped-def]
+    """The warm-up's own walk of a term table (read a chunk at a time: records crossing a
+    chunk's end, longer than a chunk, inlined or not) gives every word and its document count
+    as Whoosh's, for every field, the first and the last field of the table too."""
+    library.add_papers(
+        [Paper(id=f"qqwalk-{n}", title=f"qqw{'o' * (n % 40)}rd {n}") for n in range(300)]
+    )
+    library.index.optimize()
+    monkeypatch.setattr(index_module, "_WALK_CHUNK", chunk)
+    (source,) = index_module._sources(library.index.searcher())
+    reader = source.reader
+    assert getattr(reader._terms._tindex.dbfile, "pread_at", None) is not None  # not the fallback
+    expected: dict[str, list[tuple[bytes, int]]] = {}
+    for (field, text), info in reader._terms.items():  # Whoosh's own reading of the table
+        expected.setdefault(field, []).append((text, info.doc_frequency()))
+    assert {"title", "abstract", "date", "spell_title"} <= set(expected)
+    for field, words in expected.items():
+        assert list(index_module._field_doc_counts(reader, field)) == words, field
+    assert sum(map(len, expected.values())) > 3000
+    assert list(index_module._field_doc_counts(reader, "no such field")) == []
+
+
 def test_did_you_mean_is_the_same_with_and_without_the_word_hashes(library, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     misspelt = ["transfomer", "difusion", "langauge", "atention", "quantizaton", "gausian"]
 
