@@ -35,7 +35,7 @@ class Segment(Protocol):
         ...
 
     def union(self, field: str, terms: tuple[bytes, ...]) -> np.ndarray:
-        """Sorted document numbers having any of the terms."""
+        """The documents having any of the terms, one bit each (np.packbits' order)."""
         ...
 
     def opaque(self, query: object) -> tuple[np.ndarray, np.ndarray]:
@@ -129,9 +129,6 @@ def _sparse(plan: Plan, seg: Segment) -> tuple[np.ndarray, np.ndarray] | None:
         if plan.boost != 1.0:
             scores *= plan.boost
         return ids, scores
-    if isinstance(plan, Constant):
-        ids = seg.union(plan.field, plan.terms)
-        return ids, np.full(len(ids), plan.score)
     if isinstance(plan, Opaque):
         return seg.opaque(plan.query)
     return None
@@ -139,6 +136,9 @@ def _sparse(plan: Plan, seg: Segment) -> tuple[np.ndarray, np.ndarray] | None:
 
 def _dense(plan: Plan, seg: Segment) -> Scores:
     n = seg.doc_count
+    if isinstance(plan, Constant):
+        mask = constant_mask(plan, seg)
+        return Scores(mask, np.where(mask, plan.score, 0.0))
     leaf = _sparse(plan, seg)
     if leaf is not None:
         ids, scores = leaf
@@ -151,6 +151,11 @@ def _dense(plan: Plan, seg: Segment) -> Scores:
         mask = np.zeros(n, dtype=bool)
         values = np.zeros(n)
         for child in _union_children(plan.children):
+            if isinstance(child, Constant):  # the typed prefix: bits, never ids
+                matched = constant_mask(child, seg)
+                mask |= matched
+                np.add(values, child.score, out=values, where=matched)
+                continue
             part = _sparse(child, seg)
             if part is not None:  # a term's document numbers are unique: += is safe
                 mask[part[0]] = True
@@ -180,6 +185,20 @@ def _dense(plan: Plan, seg: Segment) -> Scores:
     if isinstance(plan, Everything):
         return Scores(np.ones(n, dtype=bool), np.full(n, plan.score))
     raise TypeError(f"not a plan node: {plan!r}")
+
+
+def constant_mask(plan: Constant, seg: Segment) -> np.ndarray:
+    """Which documents have any of the prefix's words, one bool each."""
+    bits = seg.union(plan.field, plan.terms)
+    return np.unpackbits(bits, count=seg.doc_count).view(bool)
+
+
+def matches(bits: np.ndarray) -> int:
+    """How many documents a union's bits hold."""
+    return int(_ONES[bits].sum())
+
+
+_ONES = np.array([bin(byte).count("1") for byte in range(256)], dtype=np.int64)
 
 
 def _union_children(children: tuple[Plan, ...]) -> Iterator[Plan]:
