@@ -3,6 +3,8 @@ matchers and collectors: same papers, same order, same scores, same totals."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -76,6 +78,48 @@ def test_many_segments_and_deletions_match_whoosh(library) -> None:  # type: ign
     for query in ["diffusion model", "video generation", "model NOT diffusion", "is:bookmarked"]:
         for sort in SORTS:
             assert_same(library, query, sort)
+
+
+def test_typing_word_by_word_matches_whoosh_at_every_keystroke(library, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Each keystroke reuses the words before the one being typed, kept from the keystroke
+    before (and a new word's first letter those before the word just finished): the same
+    pages and scores as Whoosh's, and to the last bit as an evaluation from nothing."""
+    library.add_papers(
+        [
+            Paper(id=f"qqtype-{n}", title=f"speculative decoding {n}", abstract="large models")
+            for n in range(40)
+        ]
+        + [Paper(id="qqjoined", title="LanguageModels")]  # found by the joined last pair
+    )
+    library.index.optimize()  # one segment: prefix expansions agree with Whoosh's
+    made = []
+    matches = scoring._matches
+    monkeypatch.setattr(scoring, "_matches", lambda plan, seg: made.append(1) or matches(plan, seg))
+    index_module._RESULTS.clear()
+    text = "speculative decoding for large language models"
+    typing_made = 0
+    for typed in (text[:i] for i in range(1, len(text) + 1)):
+        before = len(made)
+        mine = library.index.search(typed, limit=20, partial_last=True, correct=False)
+        typing_made += len(made) - before
+        ref, total = whoosh_reference_search(library.index, typed.strip(), 20, partial_last=True)
+        assert mine.total == total, typed
+        assert [h.id for h in mine.hits] == [i for i, _ in ref], typed
+        assert [h.score for h in mine.hits] == pytest.approx([s for _, s in ref], rel=1e-9)
+        with monkeypatch.context() as nothing_kept:
+            nothing_kept.setattr(index_module, "_RESULTS", index_module._ArrayCache(1 << 30))
+            fresh = library.index.search(typed, limit=20, partial_last=True, correct=False)
+        assert [(h.id, h.score) for h in fresh.hits] == [(h.id, h.score) for h in mine.hits]
+        # And the same query as the text read all at once.
+        with monkeypatch.context() as all_at_once:
+            all_at_once.setattr(index_module, "_PLAIN_TOKEN", re.compile("(?!)"))
+            flat = library.index.search(typed, limit=20, partial_last=True, correct=False)
+        assert flat.total == mine.total, typed
+        assert [h.id for h in flat.hits] == [h.id for h in mine.hits], typed
+        assert [h.score for h in flat.hits] == pytest.approx([h.score for h in mine.hits])
+    # The words before the one typed: made once for each word after the first.
+    assert typing_made == len(text.split()) - 1
+    assert "qqjoined" in {h.id for h in mine.hits}
 
 
 def test_a_prefix_scores_as_one_word_of_the_whole_index(library) -> None:  # type: ignore[no-untyped-def]
