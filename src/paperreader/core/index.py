@@ -99,6 +99,7 @@ MAX_REBUILD_PROCS = 2
 # spent 43 min adding and over an hour in the final write (36 GB of temporary runs).
 # Chunks keep the rebuild linear and its temporary files small.
 REBUILD_CHUNK = 100_000
+SMALL_MERGE_DOCS = 10_000  # a commit merges at most this many papers' older segments
 
 
 def _cached_length_reader(self, fieldname, column):  # type: ignore[no-untyped-def]
@@ -605,6 +606,35 @@ def _guarded(method):  # type: ignore[no-untyped-def]
     return run
 
 
+def merge_small_segments(writer, segments: list) -> list:  # type: ignore[no-untyped-def,type-arg]
+    """A commit's merge policy: fully deleted segments are dropped, and the smallest ones
+    merged into the new segment while each is no bigger than what is merged so far (the new
+    papers included) and at most SMALL_MERGE_DOCS papers are moved. Like a binary counter: a
+    paper is rewritten about log2(n) times, and there are about log2(n) small segments.
+
+    Whoosh's MERGE_SMALL merges every segment up to the first whose running total is below
+    a Fibonacci number of its rank: at 1,000,000 papers (20 segments of 50,000) a few
+    segments left by saves passed that bound, and one bookmark's commit set out to rewrite
+    the whole index (hours, with every search waiting for it)."""
+    from whoosh.reading import SegmentReader
+
+    total = max(1, writer.docnum - writer.docbase)  # the commit's own papers
+    moved = 0
+    merged: list = []  # type: ignore[type-arg]
+    for segment in sorted(segments, key=lambda seg: seg.doc_count()):
+        live = segment.doc_count()
+        if live and (live > total or moved + live > SMALL_MERGE_DOCS):
+            break
+        if live:
+            reader = SegmentReader(writer.storage, writer.schema, segment)
+            writer.add_reader(reader)
+            reader.close()
+        merged.append(segment)
+        total += live
+        moved += live
+    return [seg for seg in segments if seg not in merged]
+
+
 class _WriteQueue:
     """Documents waiting for a background commit to one index folder, by paper id.
 
@@ -684,7 +714,7 @@ class _WriteQueue:
             try:
                 for doc in docs:
                     writer.update_document(**doc)
-                writer.commit(merge=True)
+                writer.commit(mergetype=merge_small_segments)
             except BaseException:
                 writer.cancel()
                 raise
@@ -837,10 +867,10 @@ class SearchIndex:
                 for paper, user in items:
                     writer.update_document(**document(paper, user))
                     count += 1
-                # Always let Whoosh merge small segments: without it every bookmark or tag
-                # edit left one more segment and searches slowed with each edit (60 edits:
-                # 2 ms -> 40 ms on the sample). MERGE_SMALL never rewrites the big segment.
-                writer.commit(merge=True)
+                # Merge small segments: without it every bookmark or tag edit left one more
+                # segment and searches slowed with each edit (60 edits: 2 ms -> 40 ms on
+                # the sample).
+                writer.commit(mergetype=merge_small_segments)
             except BaseException:
                 writer.cancel()
                 raise
