@@ -62,6 +62,21 @@ def test_every_query_matches_whoosh(library, sort: str) -> None:  # type: ignore
         assert_same(library, query, sort)
 
 
+def test_a_big_index_read_with_pread_answers_alike(library, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Past PREAD_FROM_BYTES Whoosh's own reads of the segment files (term tables, stored
+    fields, columns) go through pread instead of the maps: the same answers."""
+    reads = []
+    pread = index_module.os.pread
+    monkeypatch.setattr(index_module, "PREAD_FROM_BYTES", 0)
+    monkeypatch.setattr(index_module.os, "pread", lambda *a: reads.append(a) or pread(*a))
+    index_module._ARRAYS.clear()
+    library.index.optimize()  # a new segment: nothing of it read yet
+    for query in QUERIES:
+        assert_same(library, query, "relevance")
+    assert library.similar(library.search("decoding", limit=1).hits[0].id)
+    assert len(reads) > 100
+
+
 def test_many_segments_and_deletions_match_whoosh(library) -> None:  # type: ignore[no-untyped-def]
     # Each add is its own commit: new segments, and updated papers leave deleted documents.
     for n in range(6):
