@@ -77,6 +77,37 @@ def test_a_big_index_read_with_pread_answers_alike(library, monkeypatch) -> None
     assert len(reads) > 100
 
 
+def test_similar_key_words_are_whooshs_with_their_statistics_kept(library) -> None:  # type: ignore[no-untyped-def]
+    """`similar` keeps each word's statistics while the segments stay the same: its key words
+    are Whoosh's own, on the first call, on the next, and once the index changed."""
+
+    def both(paper_id: str) -> tuple[list, list]:  # type: ignore[type-arg]
+        paper = library.get(paper_id)
+        text = f"{paper.title}\n{paper.title}\n{paper.abstract}"
+        searcher = library.index.searcher()
+        ours = index_module.Expander(
+            index_module._WordStats(searcher.reader()), "abstract", model=index_module.Bo1Model
+        )
+        ours.add_text(text)
+        return ours.expanded_terms(12), searcher.key_terms_from_text("abstract", text, numterms=12)
+
+    first = library.search("decoding", limit=2).hits
+    index_module._WORD_STATS.clear()
+    for hit in first + first:
+        ours, whooshs = both(hit.id)
+        assert ours == whooshs and ours
+    assert len(index_module._WORD_STATS) > 20  # kept
+    # New papers change every word's frequency: what was kept is dropped.
+    library.add_papers(
+        [
+            Paper(id=f"qqstats-{n}", title="decoding", abstract="speculative decoding " * 40)
+            for n in range(30)
+        ]
+    )
+    ours, whooshs = both(first[0].id)
+    assert ours == whooshs
+
+
 def test_many_segments_and_deletions_match_whoosh(library) -> None:  # type: ignore[no-untyped-def]
     # Each add is its own commit: new segments, and updated papers leave deleted documents.
     for n in range(6):

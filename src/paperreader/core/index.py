@@ -1370,7 +1370,7 @@ class SearchIndex:
         text = f"{paper.title}\n{paper.title}\n{paper.abstract}"
         mapped.trim(MAPPED_LIMIT)  # before the look-ups below add theirs
         # Whoosh's more_like: the text's key words, weighted, ORed; scored here as arrays.
-        expander = Expander(_TrimmingReader(searcher.reader()), "abstract", model=Bo1Model)
+        expander = Expander(_WordStats(searcher.reader()), "abstract", model=Bo1Model)
         expander.add_text(text)  # (Searcher.key_terms_from_text, with the reader below)
         keys = expander.expanded_terms(12, normalize=True)
         query = Q.Or([Q.Term("abstract", word, boost=weight) for word, weight in keys])
@@ -1380,26 +1380,48 @@ class SearchIndex:
         return [self._hit(searcher.stored_fields(d), score) for d, score in found]
 
 
-class _TrimmingReader:
-    """A reader whose words' statistics let go of the mapped pages every 48 words: each
-    word is looked up in every segment's term table, and `similar`'s ~180 words mapped
-    ~240 MB at 1,000,000 papers (kernels map the neighbours of each page read too)."""
+class _WordStats:
+    """A reader for Whoosh's Expander (`similar`'s key words) whose words' statistics are
+    kept while the index's segments stay the same. The Expander asks of each word of the
+    paper whether the index has it and how often it occurs: ~180 words, each looked up in
+    every segment's term table, 100-360 ms at 1,000,000 papers in the detail pane's thread,
+    which held up the keys typed meanwhile. Papers share most of their words. Uncached
+    look-ups let go of mapped pages every 48 words (~240 MB for one paper at 1M, mapped)."""
 
     def __init__(self, reader) -> None:  # type: ignore[no-untyped-def]
         self._reader = reader
-        self._words = 0
+        segments = tuple(
+            r._segment.segment_id() for r in _segment_readers(reader) if hasattr(r, "_segment")
+        )
+        if _WORD_STATS.get("segments") != segments or len(_WORD_STATS) > WORD_STATS_MAX:
+            _WORD_STATS.clear()
+            _WORD_STATS["segments"] = segments
+        self._looked_up = 0
 
     def __getattr__(self, name: str) -> object:
         return getattr(self._reader, name)
 
-    def __contains__(self, term: object) -> bool:
-        self._words += 1
-        if self._words % 48 == 0:
-            mapped.trim(MAPPED_LIMIT)
-        return term in self._reader  # type: ignore[no-any-return]
+    def _frequency(self, term: tuple[str, bytes]) -> float:
+        """The word's total frequency, -1 if the index does not have it."""
+        found = _WORD_STATS.get(term)
+        if found is None:
+            self._looked_up += 1
+            if self._looked_up % 48 == 0:
+                mapped.trim(MAPPED_LIMIT)
+            found = self._reader.frequency(*term) if term in self._reader else -1.0
+            _WORD_STATS[term] = found
+        return found  # type: ignore[return-value]
 
-    def frequency(self, fieldname: str, text: object) -> float:
-        return self._reader.frequency(fieldname, text)  # type: ignore[no-any-return]
+    def __contains__(self, term: tuple[str, bytes]) -> bool:
+        return self._frequency(term) >= 0
+
+    def frequency(self, fieldname: str, text: bytes) -> float:
+        return max(0.0, self._frequency((fieldname, text)))
+
+
+# (field, word) -> its total frequency (-1: absent), for the segments under "segments".
+_WORD_STATS: dict[object, object] = {}
+WORD_STATS_MAX = 200_000
 
 
 def _tokens(text: str, field: str) -> tuple[tuple[str, int, int], ...]:
