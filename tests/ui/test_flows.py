@@ -750,3 +750,28 @@ async def test_once_warm_the_reader_keeps_its_objects_out_of_full_collections(ap
         await settle(pilot)
         assert main(pilot).paper_list.total > 0
         assert gc.get_freeze_count() <= frozen
+
+
+async def test_while_typing_the_paper_shows_first_and_its_similar_papers_after_a_pause(
+    app, monkeypatch
+):
+    from paperreader.ui.screens import main as main_screen
+
+    monkeypatch.setattr(main_screen, "SIMILAR_WHILE_TYPING_DELAY", 0.6)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = main(pilot)
+        before = screen.detail.paper_id
+        similar = screen.query_one("#d-similar")
+        assert before and similar.option_count > 0
+        await pilot.press("slash")
+        await type_text(pilot, "lora")
+        for _ in range(300):  # the top paper's details, after the typing pause
+            await pilot.pause(0.01)
+            if screen.detail.paper_id == screen.paper_list.current.id != before:
+                break
+        assert screen.detail.paper_id == screen.paper_list.current.id != before
+        assert similar.option_count == 0  # not yet: a key typed now is not held up
+        await settle(pilot)
+        assert similar.option_count > 0
+        assert screen.detail.paper_id == screen.paper_list.current.id

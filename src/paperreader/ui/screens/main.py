@@ -52,6 +52,9 @@ DETAIL_DELAY = 0.04  # seconds the cursor rests on a row before the detail pane 
 # While typing in the search bar the list follows every key; the detail pane (a paper, its
 # highlights, similar papers) waits for a pause, so it never slows the next key's search.
 TYPING_DETAIL_DELAY = 0.3
+# ... and its similar papers after a longer one: at 1,000,000 papers they cost ~90 ms of the
+# interpreter, which held up the keys typed meanwhile (the reader's p95 key-to-paint).
+SIMILAR_WHILE_TYPING_DELAY = 1.0
 SORTS = ("relevance", "newest", "oldest", "title")
 BASE_VIEWS = [
     ("all", "All papers"),
@@ -455,14 +458,19 @@ class MainScreen(Screen[None]):
 
     def show_paper(self, paper_id: str, hit: Hit | None = None) -> None:
         self.current_id = paper_id
-        delay = 0.0
-        if hit is not None:
-            typing = self.focused is self.search_input
-            delay = TYPING_DETAIL_DELAY if typing else DETAIL_DELAY
-        self._load_detail(paper_id, self.result, delay)
+        typing = hit is not None and self.focused is self.search_input
+        delay = 0.0 if hit is None else TYPING_DETAIL_DELAY if typing else DETAIL_DELAY
+        self._load_detail(paper_id, self.result, delay, typing=typing)
 
     @work(thread=True, exclusive=True, group="detail")
-    def _load_detail(self, paper_id: str, result: SearchResult | None, delay: float = 0.0) -> None:
+    def _load_detail(
+        self,
+        paper_id: str,
+        result: SearchResult | None,
+        delay: float = 0.0,
+        *,
+        typing: bool = False,
+    ) -> None:
         worker = get_current_worker()
         if delay:
             time.sleep(delay)  # holding j: draw the pane once the cursor rests, not per row
@@ -481,6 +489,12 @@ class MainScreen(Screen[None]):
             note_spans = self.library.spans(note, "note", result) if result and note else []
             if worker.is_cancelled:
                 return
+            if typing:  # the paper now, its similar papers once the typing pauses longer
+                view = PaperView(paper, user, spans, [], problem, note_spans, note)
+                self.app.call_from_thread(self._detail_loaded, view)
+                time.sleep(SIMILAR_WHILE_TYPING_DELAY)
+                if worker.is_cancelled:
+                    return
             similar = [h for h in self.library.similar(paper_id, limit=8) if h.id != paper_id]
         except PaperreaderError as exc:
             self.app.call_from_thread(self.say, str(exc), severity="error")
