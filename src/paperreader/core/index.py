@@ -414,8 +414,7 @@ class BoundedPrefix(_Bounded, Q.Prefix):
         for reader in readers:
             for text, info in islice(reader.iter_prefix(field, self.text), MAX_SCANNED_TERMS):
                 counts[text] = counts.get(text, 0) + info.doc_frequency()
-        ranked = heapq.nlargest(wanted, ((df, text) for text, df in counts.items()))
-        return [field_text for _, field_text in ranked]
+        return _most_common(counts, wanted)
 
     def matcher(self, searcher, context=None):  # type: ignore[no-untyped-def]
         from whoosh import matching
@@ -484,8 +483,20 @@ def _saved_expansions(readers: list, field: str, prefix: str, wanted: int) -> li
             counts[texts[at]] = counts.get(texts[at], 0) + dfs[at]
     if len(counts) < wanted:
         return None
-    ranked = heapq.nlargest(wanted, ((df, text) for text, df in counts.items()))
-    return [text for _, text in ranked]
+    return _most_common(counts, wanted)
+
+
+def _most_common(counts: dict[bytes, int], wanted: int) -> list[bytes]:
+    """The `wanted` words with the largest counts, largest first."""
+    return [text for _, text in heapq.nlargest(wanted, ((df, t) for t, df in counts.items()))]
+
+
+def _keep_top(top: list[tuple[int, bytes]], size: int, item: tuple[int, bytes]) -> None:
+    """Add `item` to the heap `top` of the `size` largest seen so far."""
+    if len(top) < size:
+        heapq.heappush(top, item)
+    elif item > top[0]:
+        heapq.heapreplace(top, item)
 
 
 def _one_hit_score(searcher, field: str, df: int) -> float:  # type: ignore[no-untyped-def]
@@ -582,6 +593,17 @@ _PLAIN_TOKEN = re.compile(r"[^\W\d_][\w'-]*")  # a word _PLAIN_WORD finds, alone
 _FUZZY_WORD = re.compile(r"(\w+)~")
 _FIELDED = re.compile(r'(?<![^\s(])\w+:(?:"[^"]*"|\[[^\]]*\]|\{[^}]*\}|[^\s()]+)')
 _SORT_FACETS = {"newest": ("date", True), "oldest": ("date", False), "title": ("title_sort", False)}
+
+
+_LONG_FIELDS = ("title", "abstract")
+
+
+def _typed_prefixes(word: str) -> list[Q.Query]:
+    """The word being typed, last in the query, also as a prefix of the long fields' words."""
+    last = word.lower()
+    if len(last) < PARTIAL_MIN:
+        return []
+    return [PartialPrefix(f, last, boost=0.9) for f in _LONG_FIELDS]
 
 
 class _Typing(Q.Or):
@@ -1129,19 +1151,13 @@ class SearchIndex:
         ):
             return self._parse_typed(tokens)
         query = self._parse_text(text)
-        long_fields = ("title", "abstract")
         extras: list[Q.Query] = []
         words = [w for w in _PLAIN_WORD.findall(text) if w.lower() not in _OPERATORS]
-        # Joined words: "flash attention" also finds "FlashAttention".
         for a, b in zip(words, words[1:], strict=False):
-            joined = self._analyse(a + b)
-            if joined:
-                extras.extend(Q.Term(f, joined[0]) for f in long_fields)
+            extras.extend(self._joined(a, b))
         stripped = text.rstrip()
         if partial_last and words and stripped == text and stripped.endswith(words[-1]):
-            last = words[-1].lower()
-            if len(last) >= PARTIAL_MIN:
-                extras.extend(PartialPrefix(f, last, boost=0.9) for f in long_fields)
+            extras.extend(_typed_prefixes(words[-1]))
         if extras and not _has_operators(text):
             query = Q.Or([query, *extras])
         return query
@@ -1151,18 +1167,19 @@ class SearchIndex:
         pair joined, the last one also as a prefix), built a word at a time: each word's
         parts in a _Typing after those of the words before it, so the search can keep the
         words before between keystrokes."""
-        long_fields = ("title", "abstract")
         query = self._parse_text(words[0])
         for n in range(1, len(words)):
-            parts = [query, self._parse_text(words[n])]
-            joined = self._analyse(words[n - 1] + words[n])
-            if joined:
-                parts.extend(Q.Term(f, joined[0]) for f in long_fields)
-            last = words[n].lower()
-            if n == len(words) - 1 and len(last) >= PARTIAL_MIN:
-                parts.extend(PartialPrefix(f, last, boost=0.9) for f in long_fields)
+            parts = [query, self._parse_text(words[n]), *self._joined(words[n - 1], words[n])]
+            if n == len(words) - 1:
+                parts.extend(_typed_prefixes(words[n]))
             query = _Typing(parts)
         return query
+
+    def _joined(self, a: str, b: str) -> list[Q.Query]:
+        """Two neighbouring words written as one: "flash attention" also finds
+        "FlashAttention"."""
+        joined = self._analyse(a + b)
+        return [Q.Term(f, joined[0]) for f in _LONG_FIELDS] if joined else []
 
     def _bound_expansions(self, q: Q.Query, written: dict[str, str]) -> Q.Query:
         if type(q) is Q.Prefix:
@@ -1543,16 +1560,14 @@ def _walk_counts(segment, field: str, counts: dict[bytes, int] | None) -> list[b
     for text, df in _field_doc_counts(segment, field):
         if counts is not None:
             counts[text] = counts.get(text, 0) + df
-        if len(top) < WARM_TERMS:
-            heapq.heappush(top, (df, text))
-        elif (df, text) > top[0]:
-            heapq.heapreplace(top, (df, text))
+        _keep_top(top, WARM_TERMS, (df, text))
     return [text for _, text in top]
 
 
 _RECORD_HEAD = Struct("!ii")  # an ordered hash file's record: key length, value length
 _TERM_DF = Struct("!I")  # a W3 term info's document count, after its flags and weight
 _TERM_DF_AT = 5
+_FIELD_NUM = Struct("!H")  # a term table key starts with its field's number
 _WALK_CHUNK = 1 << 20
 
 
@@ -1572,10 +1587,10 @@ def _field_doc_counts(segment, field: str) -> Iterator[tuple[bytes, int]]:  # ty
     fieldnum = fields.get(field)
     if fieldnum is None:
         return  # no word of this field in the segment
-    start = table.closest_key_pos(Struct("!H").pack(fieldnum))
+    start = table.closest_key_pos(_FIELD_NUM.pack(fieldnum))
     if start is None:
         return
-    end = table.closest_key_pos(Struct("!H").pack(fieldnum + 1))
+    end = table.closest_key_pos(_FIELD_NUM.pack(fieldnum + 1))
     end = table.endofdata if end is None else end
     fd, base = where
     head = _RECORD_HEAD
@@ -1648,12 +1663,7 @@ def _common_prefixes(
         for length in range(PARTIAL_MIN, UNION_MAX_PREFIX + 1):
             if len(word) < length:
                 break
-            wanted = _wanted(length, partial=True)
-            top = tops.setdefault(word[:length], [])
-            if len(top) < wanted:
-                heapq.heappush(top, (df, text))
-            elif (df, text) > top[0]:
-                heapq.heapreplace(top, (df, text))
+            _keep_top(tops.setdefault(word[:length], []), _wanted(length, partial=True), (df, text))
     for prefix, top in tops.items():
         postings = sum(df for df, _ in top)
         if postings >= UNION_MIN_SHARE * docs:
@@ -1798,9 +1808,10 @@ def _saved_words(key: str, saved: warm_files.Lists) -> dict[str, tuple[list[byte
         by_field: dict[str, list[tuple[bytes, int]]] = {}
         for (field, text), (ids, _weights) in saved.items():
             by_field.setdefault(field, []).append((text, len(ids)))
+        ordered = {field: sorted(words) for field, words in by_field.items()}
         return {
-            field: ([text for text, _ in sorted(words)], [df for _, df in sorted(words)])
-            for field, words in by_field.items()
+            field: ([text for text, _ in words], [df for _, df in words])
+            for field, words in ordered.items()
         }
 
     return _saved_lookup(key, "words", saved, make)
