@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 # What a block is: the article view styles each kind, `read --json` groups by section.
 KINDS = ("heading", "paragraph", "list_item", "caption", "footnote", "reference", "math")
@@ -56,3 +57,25 @@ class Document:
             source=raw.get("source", ""),
             pages=int(raw.get("pages", 0)),
         )
+
+
+# Where a paper's files live: <library>/files/<folder>/ holds the original (paper.pdf or
+# paper.html), text.json (the Document) and text.txt (its plain text, for the user's own tools).
+FILES_FOLDER = "files"
+DOCUMENT_FILE = "text.json"
+PLAIN_FILE = "text.txt"
+
+
+def paper_folder(root: Path, paper_id: str) -> Path:
+    """The folder of one paper's files; ids such as `hep-th/9901001` or DOIs become safe names."""
+    safe = "".join(c if c.isalnum() or c in "-._" else "_" for c in paper_id).strip(".")
+    return Path(root) / FILES_FOLDER / (safe or "_")
+
+
+def load_document(root: Path, paper_id: str) -> Document | None:
+    """The paper's full text, or None when none was fetched or attached (or the file is bad)."""
+    path = paper_folder(root, paper_id) / DOCUMENT_FILE
+    try:
+        return Document.from_json(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
