@@ -94,6 +94,11 @@ _DROP = frozenset(
         "huge",
         "relax",
         "protect",
+        "operatorname",
+        "mathop",
+        "hbox",
+        "limits",
+        "nolimits",
     ]
 )
 _EXTRA = {
@@ -125,6 +130,7 @@ def _script_tables() -> None:
         if re.fullmatch(r"\\[A-Za-z]+", key) and len(char) == 1:
             _SYMBOLS.setdefault(key[1:], char)
     _SYMBOLS.update(_EXTRA)
+    _SUP.update({"'": "′", "′": "′", "″": "″", "*": "*", "∗": "*"})
 
 
 _script_tables()
@@ -256,10 +262,14 @@ def _converter():  # type: ignore[no-untyped-def]
 
     def unknown(node, l2tobj=None):  # type: ignore[no-untyped-def]
         name = getattr(node, "macroname", "")
-        if name in _DROP:
-            return ""
+        args = getattr(getattr(node, "nodeargd", None), "argnlist", None) or []
+        inner = ""
+        if l2tobj is not None and any(args):
+            inner = " ".join(l2tobj.nodelist_to_text([a]) for a in args if a is not None)
+        if name in _DROP or name in ("mbox", "fbox", "makebox", "text"):
+            return inner
         space = " " if getattr(node, "macro_post_space", "") else ""
-        return _EXTRA.get(name, name) + space
+        return _EXTRA.get(name, name) + (" " + inner if inner else space)
 
     db.set_unknown_macro_spec(latex2text.MacroTextSpec("", simplify_repl=unknown))
     return latex2text.LatexNodes2Text(latex_context=db, math_mode="text")
