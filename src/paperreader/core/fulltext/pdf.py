@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import statistics
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -479,28 +478,3 @@ class _Builder:
         if not self.title_done and self.title_lines:
             self.title = " ".join(self.title_lines)
             self.title_done = True
-
-
-def page_count(path: Path | str) -> int:
-    """How many pages the PDF has (0 when it cannot be opened)."""
-    import pypdfium2 as pdfium
-
-    try:
-        pdf = pdfium.PdfDocument(str(path))
-    except (pdfium.PdfiumError, OSError):
-        return 0
-    try:
-        return len(pdf)
-    finally:
-        pdf.close()
-
-
-def statistics_of(doc: Document) -> dict[str, float]:
-    """Counts for the benchmark: blocks by kind and characters."""
-    kinds = Counter(block.kind for block in doc.blocks)
-    chars = sum(len(block.text) for block in doc.blocks)
-    return {
-        "chars": chars,
-        **kinds,
-        "mean_block": statistics.fmean([len(b.text) for b in doc.blocks] or [0]),
-    }
