@@ -25,3 +25,7 @@ class StoreLocked(StoreError):
 
 class ImportFailure(PaperreaderError):
     """A file that cannot be imported at all (unreadable, binary, unknown format)."""
+
+
+class FullTextError(PaperreaderError):
+    """A paper's file whose text cannot be extracted (encrypted, damaged, scanned, empty)."""
