@@ -18,19 +18,11 @@ from paperreader.core.search.w3format import posting_ids
 # Prefix and fuzzy queries expand to at most this many index terms (the most frequent ones):
 # an unbounded `trans*` ORs hundreds of terms and takes seconds on a large library.
 MAX_EXPANSIONS = 64
-
-
 MAX_SCANNED_TERMS = 4000
-
-
 # A prefix of two or three letters stands for hundreds of words, most of them common: its
 # most frequent few are as good a guess, and decoding 64 of them at 100,000 papers took 0.4 s.
 SHORT_PREFIX_EXPANSIONS = {1: 4, 2: 8, 3: 24}
-
-
 PARTIAL_MIN = 2  # a partial last word this long is also searched as a prefix
-
-
 PARTIAL_EXPANSIONS = 24  # ... and expands to this many words past 3 letters
 
 

@@ -37,8 +37,6 @@ FIELD_ALIASES = {
 
 
 SORTS = ("relevance", "newest", "oldest", "title")
-
-
 # `word~5` builds a Levenshtein automaton that took 47 s on 98 papers: 2 edits is plenty.
 MAX_FUZZY_DISTANCE = 2
 
@@ -58,23 +56,11 @@ _FILTER_WORDS = {
 
 
 _FILTER_RE = re.compile(r"(?<![\w:])(?:is|has):\w+", re.I)
-
-
 _PLAIN_WORD = re.compile(r"""(?<![\w:"*~'-])([^\W\d_][\w'-]*)(?![\w:*~])""")
-
-
 _OPERATORS = {"and", "or", "not", "to"}
-
-
 _PLAIN_TOKEN = re.compile(r"[^\W\d_][\w'-]*")  # a word _PLAIN_WORD finds, alone
-
-
 _FUZZY_WORD = re.compile(r"(\w+)~")
-
-
 _FIELDED = re.compile(r'(?<![^\s(])\w+:(?:"[^"]*"|\[[^\]]*\]|\{[^}]*\}|[^\s()]+)')
-
-
 _LONG_FIELDS = ("title", "abstract")
 
 

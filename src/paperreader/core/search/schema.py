@@ -18,11 +18,7 @@ from whoosh.support.charset import accent_map
 from paperreader.core.models import Hit, Paper, ReadState, UserData, normalise_title
 
 SCHEMA_VERSION = "4"
-
-
 UNDATED = datetime(1900, 1, 1)
-
-
 _WORD = r"\w+(?:[-'.]\w+)*"
 
 

@@ -23,15 +23,10 @@ from paperreader.core.search import w3format, warm_files
 # once. Memory is bounded by POSTINGS_CACHE_BYTES.
 POSTINGS_CACHE_BYTES = 128 * 1024 * 1024
 RESULTS_CACHE_BYTES = 32 * 1024 * 1024
-
-
 WARM_SAVE_FROM_DOCS = 5000  # segments this big keep their warm-up between runs
-
-
 # Mapped index and warm-up pages kept in the process before they are let go (core/mapped.py):
 # a `similar` at 1,000,000 papers maps ~75 MB of term tables, on top of what is kept.
 MAPPED_LIMIT = 64 * 1024 * 1024
-
 _EMPTY_IDS = np.empty(0, dtype=np.int32)
 
 

@@ -22,32 +22,14 @@ from whoosh.util.numeric import byte_to_length
 from paperreader.core.errors import IndexDamaged
 
 _LENGTH_TABLE = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
-
-
 _EMPTY_IDS = np.empty(0, dtype=np.int32)
-
-
 _EMPTY_WEIGHTS = np.empty(0, dtype=np.float32)
-
-
 _INT = Struct("!i")
-
-
 _DOUBLE = Struct(">d")  # a pickled BINFLOAT
-
-
 _RECORD_HEAD = Struct("!ii")  # an ordered hash file's record: key length, value length
-
-
 _TERM_DF = Struct("!I")  # a W3 term info's document count, after its flags and weight
-
-
 _TERM_DF_AT = 5
-
-
 _FIELD_NUM = Struct("!H")  # a term table key starts with its field's number
-
-
 _WALK_CHUNK = 1 << 20
 
 
@@ -286,9 +268,5 @@ def _binfloats(raw: bytes, count: int) -> np.ndarray:
 
 # Pickle opcodes (protocol 2) of _parse_block's layout, as byte values; a PUT's size by its opcode.
 _MARK, _TUPLE, _BININT1, _NONE, _BINFLOAT = b"(tKNG"
-
-
 _PUT_SIZE = {ord("q"): 2, ord("r"): 5}
-
-
 _INT_SIZE = {_BININT1: 1, ord("M"): 2, ord("J"): 4}  # BININT1, BININT2, BININT

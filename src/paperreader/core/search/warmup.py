@@ -24,23 +24,11 @@ from paperreader.core.search.w3format import field_doc_counts
 
 # warm(): the most common words, while they cost more than a millisecond to decode.
 WARM_BYTES = 64 * 1024 * 1024
-
-
 WARM_TERMS = 2000
-
-
 WARM_MIN_DF = 2000
-
-
 WARM_BYTES_PER_DOC = 320  # saved warm-ups grow with the library: 320 MB at 1,000,000 papers
-
-
 UNION_MIN_SHARE = 0.02  # a prefix's union is saved if its words have this many postings a doc
-
-
 UNION_MAX_PREFIX = 4  # letters: longer prefixes have fewer, rarer words
-
-
 UNION_BUDGET_SHARE = 5  # unions take up to a fifth of the saved warm-up
 
 

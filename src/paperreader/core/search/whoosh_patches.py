@@ -17,6 +17,7 @@ from paperreader.core import mapped
 from paperreader.core.search.segments import CACHES, MAPPED_LIMIT
 
 PREAD_FROM_BYTES = 1 << 30  # an index this big is read with pread, not its maps (_ViewFile)
+_MAPS = CACHES.maps  # (read at every look-up: one name, as before the move)
 
 
 def _cached_length_reader(self, fieldname, column):  # type: ignore[no-untyped-def]
@@ -97,7 +98,7 @@ class _ViewFile(BufferFile):
         # a fault: at 1,000,000 papers a look-up's read cost ~80 us, and a session's peak
         # was 490 MB (275 with pread). A smaller index keeps its pages: a read from the map
         # is cheaper than a system call (typing at 100,000 papers: p95 12 ms, 26 with pread).
-        if self.pread_at is not None and CACHES.maps.total > PREAD_FROM_BYTES:
+        if self.pread_at is not None and _MAPS.total > PREAD_FROM_BYTES:
             fd, base = self.pread_at
             return os.pread(fd, length, base + position)
         return bytes(self._buf[position : position + length])
@@ -124,7 +125,7 @@ def _compound_init(self, dbfile, *args, **kwargs):  # type: ignore[no-untyped-de
     self._pread_fd = fd
     release_map = None
     if fd is not None and self._source is not None:
-        self._source, release_map = CACHES.maps.share(fd, self._source)
+        self._source, release_map = _MAPS.share(fd, self._source)
     self._pread_closer = (
         weakref.finalize(self, _close_segment_file, fd, release_map) if fd is not None else None
     )
@@ -151,7 +152,6 @@ def _compound_close(self):  # type: ignore[no-untyped-def]
 _whoosh_compound_open_file = CompoundStorage.open_file
 _whoosh_compound_init = CompoundStorage.__init__
 _whoosh_compound_close = CompoundStorage.close
-
 _installed = False
 _install_lock = threading.Lock()
 

@@ -19,25 +19,15 @@ from paperreader.core.models import Paper, UserData
 from paperreader.core.search.schema import SCHEMA_VERSION, document
 
 WRITER_ARGS: dict[str, object] = {"limitmb": 128}
-
-
 COMMIT_COALESCE = 0.5  # seconds a background commit waits for more saves (see _WriteQueue)
-
-
 # A rebuild of at least this many papers runs in parallel processes (see rebuild()).
 PARALLEL_REBUILD_FROM = 5000
-
-
 MAX_REBUILD_PROCS = 2
-
-
 # A rebuild commits a segment set every REBUILD_CHUNK papers. Whoosh's final postings write
 # grows faster than the papers: 100,000 papers build in ~5 min, but one writer for 1,000,000
 # spent 43 min adding and over an hour in the final write (36 GB of temporary runs).
 # Chunks keep the rebuild linear and its temporary files small.
 REBUILD_CHUNK = 100_000
-
-
 SMALL_MERGE_DOCS = 10_000  # a commit merges at most this many papers' older segments
 
 
