@@ -353,7 +353,7 @@ def run_size(label: str, size: str, rebuild: bool, say) -> dict:  # type: ignore
         say(f"[{size}] building the library ({count:,} papers) ...")
         result["build"] = child("build", str(root), str(count), timeout=4 * 3600)
         say(f"[{size}] built: {result['build']}")
-    # The first run ever: no warm-up saved by an earlier run (core/warm_files.py).
+    # The first run ever: no warm-up saved by an earlier run (core/search/warm_files.py).
     shutil.rmtree(root / "index-warm", ignore_errors=True)
     say(f"[{size}] start-up ...")
     result["startup"] = startup(root)

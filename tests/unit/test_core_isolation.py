@@ -40,3 +40,55 @@ def test_importing_every_core_module_loads_no_textual() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+SRC = CORE.parent
+SEARCH = CORE / "search"
+
+
+def test_only_the_search_package_imports_whoosh() -> None:
+    offenders = []
+    for path in SRC.rglob("*.py"):
+        if SEARCH in path.parents:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            offenders += [
+                f"{path.relative_to(SRC)}: {n}" for n in names if n.split(".")[0] == "whoosh"
+            ]
+    assert offenders == []
+
+
+def test_importing_the_library_patches_nothing_until_an_index_is_opened(tmp_path: Path) -> None:
+    """Whoosh's classes are patched (and the exit hook registered) by the first SearchIndex,
+    never by an import."""
+    code = (
+        "import atexit\n"
+        "hooks = []\n"
+        "register = atexit.register\n"
+        "atexit.register = lambda f, *a, **k: hooks.append(f) or register(f, *a, **k)\n"
+        "def ours():\n"
+        "    return sum(getattr(f, '__module__', '').startswith('paperreader') for f in hooks)\n"
+        "import paperreader.core.library\n"
+        "from whoosh.codec.whoosh3 import W3PerDocReader\n"
+        "from whoosh.filedb.compound import CompoundStorage\n"
+        "from whoosh.reading import MultiReader\n"
+        "def patched():\n"
+        "    methods = [CompoundStorage.open_file, CompoundStorage.__init__,\n"
+        "               CompoundStorage.close, MultiReader.terms_within,\n"
+        "               W3PerDocReader._cached_reader]\n"
+        "    return [m.__module__.startswith('paperreader') for m in methods]\n"
+        "print(patched(), ours())\n"
+        "from paperreader.core.search import SearchIndex\n"
+        f"index = SearchIndex({str(tmp_path / 'index')!r})\n"
+        "index.open()\n"
+        "print(patched(), ours())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    before, after = out.stdout.strip().splitlines()
+    assert before == "[False, False, False, False, False] 0"
+    assert after == "[True, True, True, True, True] 1"

@@ -193,11 +193,11 @@ def test_check_names_papers_waiting_for_the_index(library: Library) -> None:
 def test_a_large_rebuild_commits_in_chunks_and_keeps_every_paper(  # type: ignore[no-untyped-def]
     library: Library, monkeypatch
 ) -> None:
-    from paperreader.core import index as index_module
+    from paperreader.core.search import writer
 
-    monkeypatch.setattr(index_module, "REBUILD_CHUNK", 60)
-    monkeypatch.setattr(index_module, "PARALLEL_REBUILD_FROM", 50)
-    monkeypatch.setattr(index_module.threading, "active_count", lambda: 1)  # two processes
+    monkeypatch.setattr(writer, "REBUILD_CHUNK", 60)
+    monkeypatch.setattr(writer, "PARALLEL_REBUILD_FROM", 50)
+    monkeypatch.setattr(writer.threading, "active_count", lambda: 1)  # two processes
     library.add_papers(papers(150, "qqosprey"), index=False)
     total = library.count()
     assert library.reindex() == total

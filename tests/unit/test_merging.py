@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from paperreader.core import index as index_module
 from paperreader.core.library import Library
 from paperreader.core.models import Paper
+from paperreader.core.search import writer
 
 
 def segments(library: Library) -> dict[str, tuple[int, int]]:
@@ -18,7 +18,7 @@ def segments(library: Library) -> dict[str, tuple[int, int]]:
 def test_saves_merge_only_small_segments_and_drop_emptied_ones(
     library: Library, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(index_module, "SMALL_MERGE_DOCS", 100)
+    monkeypatch.setattr(writer, "SMALL_MERGE_DOCS", 100)
     for batch in range(5):
         library.add_papers(
             [

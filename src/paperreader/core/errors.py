@@ -1,5 +1,9 @@
 """Errors the user sees as one clear line (never a traceback)."""
 
+from __future__ import annotations
+
+import functools
+
 
 class PaperreaderError(Exception):
     """Base class: str(error) is the one-line message shown to the user."""
@@ -29,3 +33,26 @@ class ImportFailure(PaperreaderError):
 
 class FullTextError(PaperreaderError):
     """A paper's file whose text cannot be extracted (encrypted, damaged, scanned, empty)."""
+
+
+class IndexDamaged(PaperreaderError):
+    """The index could not be read or written. It is a cache: the library rebuilds it."""
+
+
+def _guarded(method):  # type: ignore[no-untyped-def]
+    """Whoosh failures (a TOC or segment damaged after open, a writer lock held too long)
+    become one clear IndexDamaged line instead of a raw traceback in the UI."""
+
+    @functools.wraps(method)
+    def run(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        try:
+            return method(self, *args, **kwargs)
+        except PaperreaderError:
+            raise
+        except Exception as exc:
+            raise IndexDamaged(
+                f"{self.path}: the search index failed ({type(exc).__name__}: "
+                f"{str(exc)[:120]}); it is rebuilt when paperreader next starts"
+            ) from exc
+
+    return run

@@ -15,7 +15,6 @@ from filelock import FileLock, Timeout
 from paperreader.core import importers
 from paperreader.core.errors import QueryError, StoreError, UnknownPaper
 from paperreader.core.importers.base import Record, Skipped
-from paperreader.core.index import IndexDamaged, SearchIndex
 from paperreader.core.models import (
     Hit,
     ImportReport,
@@ -27,6 +26,7 @@ from paperreader.core.models import (
     normalise_arxiv_id,
 )
 from paperreader.core.records import Records, merge
+from paperreader.core.search import IndexDamaged, SearchIndex
 from paperreader.core.store import Store, normalise_tags, now
 from paperreader.core.text import bound_fields
 

@@ -4,7 +4,7 @@ Whoosh scores a query by walking every posting of every term through a tree of m
 Python: ~10 µs a posting, so a common word at 100,000 papers costs a second. Here a term's
 postings arrive as two arrays (document numbers, weights) and its BM25F scores are computed
 for all of them at once; a query is then sums, intersections and differences of arrays.
-The formula, the statistics and the tie order are Whoosh's own (core/index.py builds the
+The formula, the statistics and the tie order are Whoosh's own (ranking.py builds the
 plan with Whoosh's idf and average lengths), so both paths rank alike; a test compares them.
 """
 

@@ -1,17 +1,31 @@
-"""The vectorised search path (core/scoring.py fed by core/index.py) against Whoosh's own
+"""The vectorised search path (search/scoring.py fed by search/ranking.py) against Whoosh's own
 matchers and collectors: same papers, same order, same scores, same totals."""
 
 from __future__ import annotations
 
+import os
 import re
 
 import numpy as np
 import pytest
+from reference import whoosh_reference_search
+from whoosh.classify import Bo1Model, Expander
 
-from paperreader.core import index as index_module
-from paperreader.core import scoring
-from paperreader.core.index import whoosh_reference_search
 from paperreader.core.models import Paper
+from paperreader.core.search import (
+    expansion,
+    scoring,
+    segments,
+    similar,
+    spelling,
+    w3format,
+    warmup,
+    whoosh_patches,
+)
+from paperreader.core.search import (
+    query as query_language,
+)
+from paperreader.core.search.segments import CACHES
 
 QUERIES = [
     "diffusion model",
@@ -66,10 +80,10 @@ def test_a_big_index_read_with_pread_answers_alike(library, monkeypatch) -> None
     """Past PREAD_FROM_BYTES Whoosh's own reads of the segment files (term tables, stored
     fields, columns) go through pread instead of the maps: the same answers."""
     reads = []
-    pread = index_module.os.pread
-    monkeypatch.setattr(index_module, "PREAD_FROM_BYTES", 0)
-    monkeypatch.setattr(index_module.os, "pread", lambda *a: reads.append(a) or pread(*a))
-    index_module._ARRAYS.clear()
+    pread = os.pread
+    monkeypatch.setattr(whoosh_patches, "PREAD_FROM_BYTES", 0)
+    monkeypatch.setattr(os, "pread", lambda *a: reads.append(a) or pread(*a))
+    CACHES.arrays.clear()
     library.index.optimize()  # a new segment: nothing of it read yet
     for query in QUERIES:
         assert_same(library, query, "relevance")
@@ -85,18 +99,16 @@ def test_similar_key_words_are_whooshs_with_their_statistics_kept(library) -> No
         paper = library.get(paper_id)
         text = f"{paper.title}\n{paper.title}\n{paper.abstract}"
         searcher = library.index.searcher()
-        ours = index_module.Expander(
-            index_module._WordStats(searcher.reader()), "abstract", model=index_module.Bo1Model
-        )
+        ours = Expander(similar._WordStats(searcher.reader()), "abstract", model=Bo1Model)
         ours.add_text(text)
         return ours.expanded_terms(12), searcher.key_terms_from_text("abstract", text, numterms=12)
 
     first = library.search("decoding", limit=2).hits
-    index_module._WORD_STATS.clear()
+    CACHES.word_stats.clear()
     for hit in first + first:
         ours, whooshs = both(hit.id)
         assert ours == whooshs and ours
-    assert len(index_module._WORD_STATS) > 20  # kept
+    assert len(CACHES.word_stats) > 20  # kept
     # New papers change every word's frequency: what was kept is dropped.
     library.add_papers(
         [
@@ -141,7 +153,7 @@ def test_typing_word_by_word_matches_whoosh_at_every_keystroke(library, monkeypa
     made = []
     matches = scoring._matches
     monkeypatch.setattr(scoring, "_matches", lambda plan, seg: made.append(1) or matches(plan, seg))
-    index_module._RESULTS.clear()
+    CACHES.results.clear()
     text = "speculative decoding for large language models"
     typing_made = 0
     for typed in (text[:i] for i in range(1, len(text) + 1)):
@@ -153,12 +165,12 @@ def test_typing_word_by_word_matches_whoosh_at_every_keystroke(library, monkeypa
         assert [h.id for h in mine.hits] == [i for i, _ in ref], typed
         assert [h.score for h in mine.hits] == pytest.approx([s for _, s in ref], rel=1e-9)
         with monkeypatch.context() as nothing_kept:
-            nothing_kept.setattr(index_module, "_RESULTS", index_module._ArrayCache(1 << 30))
+            nothing_kept.setattr(CACHES, "results", segments.ArrayCache(1 << 30))
             fresh = library.index.search(typed, limit=20, partial_last=True, correct=False)
         assert [(h.id, h.score) for h in fresh.hits] == [(h.id, h.score) for h in mine.hits]
         # And the same query as the text read all at once.
         with monkeypatch.context() as all_at_once:
-            all_at_once.setattr(index_module, "_PLAIN_TOKEN", re.compile("(?!)"))
+            all_at_once.setattr(query_language, "_PLAIN_TOKEN", re.compile("(?!)"))
             flat = library.index.search(typed, limit=20, partial_last=True, correct=False)
         assert flat.total == mine.total, typed
         assert [h.id for h in flat.hits] == [h.id for h in mine.hits], typed
@@ -190,16 +202,16 @@ def test_top_breaks_ties_by_document_number() -> None:
 
 def test_warm_loads_common_words_and_changes_no_result(library, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     before = {q: library.search(q, limit=50) for q in ("model", "diffusion video", "lang")}
-    index_module._ARRAYS.clear()
-    monkeypatch.setattr(index_module, "WARM_MIN_DF", 5)
+    CACHES.arrays.clear()
+    monkeypatch.setattr(warmup, "WARM_MIN_DF", 5)
     loaded = library.warm_search()
-    assert loaded > 0 and index_module._ARRAYS.size >= loaded
+    assert loaded > 0 and CACHES.arrays.size >= loaded
     for query, result in before.items():
         again = library.search(query, limit=50)
         assert [h.id for h in again.hits] == [h.id for h in result.hits]
         assert again.total == result.total
     # A stop request ends it before anything is read.
-    index_module._ARRAYS.clear()
+    CACHES.arrays.clear()
     assert library.warm_search(should_stop=lambda: True) == 0
 
 
@@ -208,25 +220,25 @@ def test_the_warm_up_is_saved_and_the_next_run_starts_warm(library, monkeypatch)
 
     queries = ("model", "diffusion video", "lang", "language model~1")
     before = {q: library.search(q, limit=50) for q in queries}
-    monkeypatch.setattr(index_module, "WARM_MIN_DF", 5)
-    monkeypatch.setattr(index_module, "WARM_SAVE_FROM_DOCS", 1)
-    monkeypatch.setattr(index_module, "_SAVED_WARM", {})
-    monkeypatch.setattr(index_module, "_WARM_TRIED", set())
+    monkeypatch.setattr(warmup, "WARM_MIN_DF", 5)
+    monkeypatch.setattr(segments, "WARM_SAVE_FROM_DOCS", 1)
+    monkeypatch.setattr(CACHES, "saved_warm", {})
+    monkeypatch.setattr(CACHES, "warm_tried", set())
     warmed = library.warm_search()
     folder = library.index.path.with_name("index-warm")
     saved = sorted(p.name for p in folder.iterdir())
     assert warmed > 0 and any(name.endswith(".json") for name in saved)
     # The next run: nothing in memory; the saved lists are mapped, nothing is decoded.
-    index_module._ARRAYS.clear()
-    monkeypatch.setattr(index_module, "_SAVED_WARM", {})
+    CACHES.arrays.clear()
+    monkeypatch.setattr(CACHES, "saved_warm", {})
     decoded: list[bytes] = []
-    real_read = index_module._SegmentSource._read
+    real_read = segments.SegmentSource._read
     monkeypatch.setattr(
-        index_module._SegmentSource,
+        segments.SegmentSource,
         "_read",
         lambda self, field, term: decoded.append(term) or real_read(self, field, term),
     )
-    monkeypatch.setattr(index_module, "_WARM_TRIED", set())
+    monkeypatch.setattr(CACHES, "warm_tried", set())
     library.index._generation += 1  # a new searcher, as at the next start
     assert library.search("model", limit=50).total == before["model"].total
     assert decoded == []  # the first search was warm already
@@ -240,15 +252,15 @@ def test_the_warm_up_is_saved_and_the_next_run_starts_warm(library, monkeypatch)
     # A file that does not fit its segment is ignored: warmed (decoded) and saved again.
     (name,) = [p for p in folder.iterdir() if p.suffix == ".json"]
     name.write_text('{"version": 1, "segment": "x"')
-    monkeypatch.setattr(index_module, "_SAVED_WARM", {})
+    monkeypatch.setattr(CACHES, "saved_warm", {})
     assert library.warm_search() == warmed and b"model" in decoded
     assert json.loads(name.read_text())["segment"] == name.stem  # written afresh
 
 
 def test_saved_warm_files_of_merged_segments_are_removed(library, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(index_module, "WARM_MIN_DF", 5)
-    monkeypatch.setattr(index_module, "WARM_SAVE_FROM_DOCS", 1)
-    monkeypatch.setattr(index_module, "_SAVED_WARM", {})
+    monkeypatch.setattr(warmup, "WARM_MIN_DF", 5)
+    monkeypatch.setattr(segments, "WARM_SAVE_FROM_DOCS", 1)
+    monkeypatch.setattr(CACHES, "saved_warm", {})
     library.warm_search()
     folder = library.index.path.with_name("index-warm")
     first = {p.stem for p in folder.iterdir()}
@@ -260,7 +272,7 @@ def test_saved_warm_files_of_merged_segments_are_removed(library, monkeypatch) -
 
 
 def test_the_array_cache_keeps_to_its_budget() -> None:
-    cache = index_module._ArrayCache(budget=10_000)
+    cache = segments.ArrayCache(budget=10_000)
     for n in range(10):
         cache.get(("k", n), lambda: np.zeros(500))  # 4,000 bytes each
     assert cache.size <= 10_000
@@ -310,21 +322,21 @@ def test_posting_lists_decode_as_whoosh_reads_them(library, monkeypatch) -> None
     library.add_papers(papers)
     library.index.optimize()  # one segment of ~800 documents
     layouts: list[bool] = []
-    parse = index_module._parse_block
+    parse = w3format._parse_block
     monkeypatch.setattr(
-        index_module,
+        w3format,
         "_parse_block",
         lambda raw, count: layouts.append(parse(raw, count) is not None) or parse(raw, count),
     )
     whole: list[bool] = []  # lists read at once (every block in the usual layout)
-    at_once = index_module._decode_postings_at_once
+    at_once = w3format._decode_postings_at_once
     monkeypatch.setattr(
-        index_module,
+        w3format,
         "_decode_postings_at_once",
         lambda data: whole.append(at_once(data) is not None) or at_once(data),
     )
     searcher = library.index.searcher()
-    (source,) = index_module._sources(searcher)
+    (source,) = segments.segment_sources(searcher)
     reader = source.reader
     for field in ("title", "abstract"):
         for term in reader.lexicon(field):
@@ -350,8 +362,8 @@ def test_term_tables_walk_as_whoosh_reads_them(library, monkeypatch, chunk: int)
         [Paper(id=f"qqwalk-{n}", title=f"qqw{'o' * (n % 40)}rd {n}") for n in range(300)]
     )
     library.index.optimize()
-    monkeypatch.setattr(index_module, "_WALK_CHUNK", chunk)
-    (source,) = index_module._sources(library.index.searcher())
+    monkeypatch.setattr(w3format, "_WALK_CHUNK", chunk)
+    (source,) = segments.segment_sources(library.index.searcher())
     reader = source.reader
     assert getattr(reader._terms._tindex.dbfile, "pread_at", None) is not None  # not the fallback
     expected: dict[str, list[tuple[bytes, int]]] = {}
@@ -359,22 +371,22 @@ def test_term_tables_walk_as_whoosh_reads_them(library, monkeypatch, chunk: int)
         expected.setdefault(field, []).append((text, info.doc_frequency()))
     assert {"title", "abstract", "date", "spell_title"} <= set(expected)
     for field, words in expected.items():
-        assert list(index_module._field_doc_counts(reader, field)) == words, field
+        assert list(w3format.field_doc_counts(reader, field)) == words, field
     assert sum(map(len, expected.values())) > 3000
-    assert list(index_module._field_doc_counts(reader, "no such field")) == []
+    assert list(w3format.field_doc_counts(reader, "no such field")) == []
 
 
 def test_did_you_mean_is_the_same_with_and_without_the_word_hashes(library, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     misspelt = ["transfomer", "difusion", "langauge", "atention", "quantizaton", "gausian"]
 
     def suggestions() -> list[str | None]:
-        library.index._suggested = None  # a fresh memo
+        library.index._speller._suggested = None  # a fresh memo
         return [library.index.correction(word) for word in misspelt]
 
     # Big segments before any warm-up: no hashes, every candidate looked up.
-    monkeypatch.setattr(index_module, "WARM_SAVE_FROM_DOCS", 1)
-    monkeypatch.setattr(index_module, "_SPELLING", {})
-    monkeypatch.setattr(index_module, "_SAVED_WARM", {})
+    monkeypatch.setattr(segments, "WARM_SAVE_FROM_DOCS", 1)
+    monkeypatch.setattr(CACHES, "spelling", {})
+    monkeypatch.setattr(CACHES, "saved_warm", {})
     looked_up = suggestions()
     assert looked_up == [
         "transformer",
@@ -384,20 +396,20 @@ def test_did_you_mean_is_the_same_with_and_without_the_word_hashes(library, monk
         "quantization",
         "gaussian",
     ]
-    assert index_module._SPELLING == {}
+    assert CACHES.spelling == {}
     # After a warm-up, saved and loaded again as by the next start: hashes filter candidates.
-    monkeypatch.setattr(index_module, "WARM_MIN_DF", 5)
+    monkeypatch.setattr(warmup, "WARM_MIN_DF", 5)
     library.warm_search()
-    monkeypatch.setattr(index_module, "_SPELLING", {})
-    monkeypatch.setattr(index_module, "_SAVED_WARM", {})
-    monkeypatch.setattr(index_module, "_WARM_TRIED", set())
+    monkeypatch.setattr(CACHES, "spelling", {})
+    monkeypatch.setattr(CACHES, "saved_warm", {})
+    monkeypatch.setattr(CACHES, "warm_tried", set())
     library.index._generation += 1
     library.search("model")  # the next start's first searcher maps the saved files
-    assert index_module._SPELLING
+    assert CACHES.spelling
     checked: list[str] = []
-    real = index_module.SearchIndex._maybe_known
+    real = spelling.Speller._maybe_known
     monkeypatch.setattr(
-        index_module.SearchIndex,
+        spelling.Speller,
         "_maybe_known",
         lambda self, r, c: checked.extend(real(self, r, c)) or real(self, r, c),
     )
@@ -406,21 +418,21 @@ def test_did_you_mean_is_the_same_with_and_without_the_word_hashes(library, monk
 
 
 def test_short_prefixes_expand_alike_from_the_saved_warm_up(library, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(index_module, "WARM_MIN_DF", 3)
-    monkeypatch.setattr(index_module, "WARM_SAVE_FROM_DOCS", 1)
-    monkeypatch.setattr(index_module, "_SAVED_WARM", {})
+    monkeypatch.setattr(warmup, "WARM_MIN_DF", 3)
+    monkeypatch.setattr(segments, "WARM_SAVE_FROM_DOCS", 1)
+    monkeypatch.setattr(CACHES, "saved_warm", {})
     library.warm_search()
-    saved_warm = dict(index_module._SAVED_WARM)
+    saved_warm = dict(CACHES.saved_warm)
     reader = library.index.searcher().reader()
     readers = getattr(reader, "readers", None) or [reader]
     answered = 0
     for field in ("title", "abstract"):
         for prefix in ("m", "d", "la", "tr", "co", "mod", "zq"):
-            wanted = index_module.SHORT_PREFIX_EXPANSIONS.get(len(prefix), 64)
-            saved = index_module._saved_expansions(readers, field, prefix, wanted)
-            monkeypatch.setattr(index_module, "_SAVED_WARM", {})  # the term tables walked
-            walked = index_module.BoundedPrefix(field, prefix)._expand(reader)
-            monkeypatch.setattr(index_module, "_SAVED_WARM", saved_warm)
+            wanted = expansion.SHORT_PREFIX_EXPANSIONS.get(len(prefix), 64)
+            saved = expansion.saved_expansions(readers, field, prefix, wanted)
+            monkeypatch.setattr(CACHES, "saved_warm", {})  # the term tables walked
+            walked = expansion.BoundedPrefix(field, prefix)._expand(reader)
+            monkeypatch.setattr(CACHES, "saved_warm", saved_warm)
             if saved is not None:
                 answered += 1  # the same most common words (equal counts may swap places)
                 counts = sorted(reader.doc_frequency(field, t) for t in saved)
@@ -431,48 +443,48 @@ def test_short_prefixes_expand_alike_from_the_saved_warm_up(library, monkeypatch
 def test_common_prefix_unions_are_saved_and_agree_with_their_lists(library, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     queries = ("m", "la", "diffusion vi", "tra", "co", "gaussian sp")
     before = {q: library.search(q, limit=50, partial_last=True) for q in queries}
-    monkeypatch.setattr(index_module, "WARM_MIN_DF", 5)
-    monkeypatch.setattr(index_module, "WARM_SAVE_FROM_DOCS", 1)
-    monkeypatch.setattr(index_module, "UNION_MIN_SHARE", 0.3)
-    for name in ("_SAVED_WARM", "_SAVED_UNIONS", "_SPELLING"):
-        monkeypatch.setattr(index_module, name, {})
-    monkeypatch.setattr(index_module, "_WARM_TRIED", set())
+    monkeypatch.setattr(warmup, "WARM_MIN_DF", 5)
+    monkeypatch.setattr(segments, "WARM_SAVE_FROM_DOCS", 1)
+    monkeypatch.setattr(warmup, "UNION_MIN_SHARE", 0.3)
+    for name in ("saved_warm", "saved_unions", "spelling"):
+        monkeypatch.setattr(CACHES, name, {})
+    monkeypatch.setattr(CACHES, "warm_tried", set())
     library.warm_search()
     reader = library.index.searcher().reader()
-    sources = index_module._sources(library.index.searcher())
-    saved = index_module._SAVED_UNIONS
+    sources = segments.segment_sources(library.index.searcher())
+    saved = CACHES.saved_unions
     assert {src.key for src in sources} == set(saved)
     prefixes = {key for unions in saved.values() for key in unions}
     assert {("title", "la"), ("abstract", "la"), ("abstract", "mod")} <= prefixes
     assert ("abstract", "m") not in prefixes  # a letter alone is not searched as a prefix
     assert ("abstract", "zq") not in prefixes  # too rare to be worth it
-    saved_unions, saved_warm = dict(saved), dict(index_module._SAVED_WARM)
+    saved_unions, saved_warm = dict(saved), dict(CACHES.saved_warm)
     for src in sources:
         for (field, prefix), (terms, bits) in saved_unions[src.key].items():
-            monkeypatch.setattr(index_module, "_SAVED_WARM", {})  # the unions alone answer
-            readers = index_module._segment_readers(reader)
-            wanted = index_module._wanted(len(prefix), partial=True)
-            assert index_module._saved_expansions(readers, field, prefix, wanted) == list(terms)
-            assert index_module._saved_expansions(readers, field, prefix, 64) != list(terms)
-            monkeypatch.setattr(index_module, "_SAVED_UNIONS", {})  # the term tables walked
-            walked = index_module.PartialPrefix(field, prefix)._expand(reader)
+            monkeypatch.setattr(CACHES, "saved_warm", {})  # the unions alone answer
+            readers = segments.segment_readers(reader)
+            wanted = expansion.wanted_expansions(len(prefix), partial=True)
+            assert expansion.saved_expansions(readers, field, prefix, wanted) == list(terms)
+            assert expansion.saved_expansions(readers, field, prefix, 64) != list(terms)
+            monkeypatch.setattr(CACHES, "saved_unions", {})  # the term tables walked
+            walked = expansion.PartialPrefix(field, prefix)._expand(reader)
             live = np.flatnonzero(np.unpackbits(src.union(field, terms), count=src.doc_count))
-            monkeypatch.setattr(index_module, "_SAVED_UNIONS", saved_unions)
-            monkeypatch.setattr(index_module, "_SAVED_WARM", saved_warm)
+            monkeypatch.setattr(CACHES, "saved_unions", saved_unions)
+            monkeypatch.setattr(CACHES, "saved_warm", saved_warm)
             # The same most common words (equal counts may swap places), the same documents.
             counts = sorted(reader.doc_frequency(field, t) for t in terms)
             assert counts == sorted(reader.doc_frequency(field, t) for t in walked), prefix
             ours = np.flatnonzero(np.unpackbits(bits, count=src.doc_count))
             assert np.array_equal(ours, live), (field, prefix)
     # The next start maps them: no list of a saved union's words is read for its prefix.
-    index_module._ARRAYS.clear()
-    for name in ("_SAVED_WARM", "_SAVED_UNIONS"):
-        monkeypatch.setattr(index_module, name, {})
-    monkeypatch.setattr(index_module, "_WARM_TRIED", set())
+    CACHES.arrays.clear()
+    for name in ("saved_warm", "saved_unions"):
+        monkeypatch.setattr(CACHES, name, {})
+    monkeypatch.setattr(CACHES, "warm_tried", set())
     decoded: list[tuple[str, bytes]] = []
-    real_postings = index_module._SegmentSource.postings
+    real_postings = segments.SegmentSource.postings
     monkeypatch.setattr(
-        index_module._SegmentSource,
+        segments.SegmentSource,
         "postings",
         lambda self, field, term, **kw: (
             decoded.append((field, term)) or real_postings(self, field, term, **kw)
@@ -487,19 +499,19 @@ def test_common_prefix_unions_are_saved_and_agree_with_their_lists(library, monk
         if query == "la":
             assert la_words and not la_words & set(decoded)
         decoded.clear()
-    assert index_module._SAVED_UNIONS
+    assert CACHES.saved_unions
 
 
 def test_a_damaged_saved_list_is_read_from_the_index_instead(library, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import json
 
     before = library.search("model", limit=50)
-    monkeypatch.setattr(index_module, "WARM_MIN_DF", 5)
-    monkeypatch.setattr(index_module, "WARM_SAVE_FROM_DOCS", 1)
-    for name in ("_SAVED_WARM", "_SAVED_UNIONS", "_SPELLING"):
-        monkeypatch.setattr(index_module, name, {})
-    monkeypatch.setattr(index_module, "_WARM_TRIED", set())
-    monkeypatch.setattr(index_module, "_SAVED_CHECKED", set())
+    monkeypatch.setattr(warmup, "WARM_MIN_DF", 5)
+    monkeypatch.setattr(segments, "WARM_SAVE_FROM_DOCS", 1)
+    for name in ("saved_warm", "saved_unions", "spelling"):
+        monkeypatch.setattr(CACHES, name, {})
+    monkeypatch.setattr(CACHES, "warm_tried", set())
+    monkeypatch.setattr(CACHES, "saved_checked", set())
     library.warm_search()
     folder = library.index.path.with_name("index-warm")
     for meta_path in folder.glob("*.json"):  # every segment's `model` list ends past its end
@@ -510,11 +522,11 @@ def test_a_damaged_saved_list_is_read_from_the_index_instead(library, monkeypatc
         blob = bytearray((folder / f"{meta_path.stem}.bin").read_bytes())
         blob[at + 4 * (count - 1) : at + 4 * count] = (10**9).to_bytes(4, "little")
         (folder / f"{meta_path.stem}.bin").write_bytes(bytes(blob))
-    index_module._ARRAYS.clear()
-    for name in ("_SAVED_WARM", "_SAVED_UNIONS"):
-        monkeypatch.setattr(index_module, name, {})
-    monkeypatch.setattr(index_module, "_WARM_TRIED", set())
+    CACHES.arrays.clear()
+    for name in ("saved_warm", "saved_unions"):
+        monkeypatch.setattr(CACHES, name, {})
+    monkeypatch.setattr(CACHES, "warm_tried", set())
     library.index._generation += 1
     again = library.search("model", limit=50)
-    assert index_module._SAVED_WARM  # the files were taken
+    assert CACHES.saved_warm  # the files were taken
     assert [(h.id, h.score) for h in again.hits] == [(h.id, h.score) for h in before.hits]

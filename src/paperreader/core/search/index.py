@@ -1,0 +1,267 @@
+"""SearchIndex: open and close, a searcher per thread, search() wiring the stages."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from whoosh import index as whoosh_index
+from whoosh import query as Q
+
+from paperreader.core import mapped
+from paperreader.core.errors import IndexDamaged, QueryError, _guarded
+from paperreader.core.models import Hit, Paper, SearchResult, UserData
+from paperreader.core.search import highlight, segments, similar, warmup, whoosh_patches, writer
+from paperreader.core.search.highlight import query_terms, text_terms
+from paperreader.core.search.query import SORTS, QueryParser
+from paperreader.core.search.ranking import fast_search
+from paperreader.core.search.schema import SCHEMA_VERSION, document, hit_from_fields, make_schema
+from paperreader.core.search.segments import CACHES, MAPPED_LIMIT, segment_sources
+from paperreader.core.search.spelling import Speller
+from paperreader.core.search.writer import _WriteQueue
+
+
+class SearchIndex:
+    """A Whoosh index in a folder; one long-lived searcher per thread, refreshed after writes."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.schema = make_schema()
+        self._ix: whoosh_index.Index | None = None
+        self._local = threading.local()
+        self._generation = 0
+        self._write_lock = threading.Lock()
+        self._writes = _WriteQueue.for_path(self.path)
+        self._query = QueryParser(self.schema)
+        self._speller = Speller(self.schema)
+        whoosh_patches.install()  # (idempotent) before anything of Whoosh's is opened
+
+    # -- opening -----------------------------------------------------------------------------
+    def open(self) -> str | None:
+        """Open the index; returns why it must be rebuilt (missing, unreadable, old), or None."""
+        version_file = self.path / "paperreader-schema"
+        try:
+            if not whoosh_index.exists_in(str(self.path)):  # reads the TOC: may raise too
+                return "the search index is missing"
+            if version_file.read_text().strip() != SCHEMA_VERSION:
+                return "the search index is from an older paperreader"
+            self._ix = whoosh_index.open_dir(str(self.path))
+            with self._ix.searcher() as s:
+                s.doc_count()
+        except Exception as exc:  # any corruption: the index is only a cache
+            self._ix = None
+            return f"the search index is unreadable ({type(exc).__name__})"
+        return None
+
+    @property
+    def ix(self) -> whoosh_index.Index:
+        if self._ix is None:
+            raise RuntimeError("index not open")
+        return self._ix
+
+    def rebuild(
+        self,
+        items: Iterable[tuple[Paper, UserData | None]],
+        progress: Callable[[int], None] | None = None,
+    ) -> int:
+        """Build a fresh index beside the old one, then swap it in."""
+        with contextlib.suppress(Exception):  # queued writes are in the items anyway
+            self.flush()
+        self._ix, count = writer.rebuild(self.path, self.schema, items, progress, self.close)
+        self._generation += 1
+        if progress:
+            progress(count)
+        return count
+
+    def close(self) -> None:
+        try:  # a failed background commit already called its on_error (the next start rebuilds)
+            with contextlib.suppress(IndexDamaged):
+                self.flush()
+        finally:
+            # A damaged index may fail even to close: it is a cache, let it go.
+            searcher = getattr(self._local, "searcher", None)
+            self._local.searcher = None
+            if searcher is not None:
+                with contextlib.suppress(Exception):
+                    searcher.close()
+            if self._ix is not None:
+                with contextlib.suppress(Exception):
+                    self._ix.close()
+                self._ix = None
+
+    # -- writing -----------------------------------------------------------------------------
+    @_guarded
+    def upsert(self, items: Iterable[tuple[Paper, UserData | None]]) -> int:
+        """Add or replace documents in one commit."""
+        self.flush()  # a queued older version of a paper must not land after this one
+        count = writer.upsert(self.ix, self._write_lock, items)
+        # No generation bump needed: each thread's searcher sees the new TOC and reopens.
+        return count
+
+    @_guarded
+    def upsert_soon(
+        self,
+        items: Iterable[tuple[Paper, UserData | None]],
+        on_error: Callable[[BaseException], None] | None = None,
+    ) -> None:
+        """Queue documents for a background commit and return at once.
+
+        A commit costs 50-100 ms (Whoosh writes a segment per commit), which a bookmark or a
+        note save should not wait for. Nothing reads the index out of date: every read
+        (`searcher()`), every other write and close() first wait for the queue (`flush()`),
+        as does the interpreter's exit; if the process is killed first, the YAML store
+        already holds the change and the next start brings it into the index. A failed
+        commit calls `on_error` (in the writer thread) and is raised by the next flush()."""
+        if self._writes.error is not None:
+            self.flush()  # raises the error of the failed earlier commit
+        self.ix._read_toc()  # an index already unreadable fails here, before anything is queued
+        self._writes.put([document(paper, user) for paper, user in items], on_error)
+
+    def flush(self) -> None:
+        """Wait for the queued background writes; raise the error of one that failed."""
+        self._writes.flush()
+
+    def optimize(self) -> None:
+        self.flush()
+        writer.optimize(self.ix, self._write_lock)
+        self._generation += 1
+
+    # -- reading -----------------------------------------------------------------------------
+    def searcher(self):  # type: ignore[no-untyped-def]
+        """This thread's searcher, refreshed when the index changed (here or in another process)."""
+        self.flush()
+        local = self._local
+        searcher = getattr(local, "searcher", None)
+        if searcher is None or local.generation != self._generation or searcher.ixreader is None:
+            if searcher is not None:
+                local.searcher = None
+                searcher.close()
+            searcher = self._open_searcher()
+            local.searcher, local.generation = searcher, self._generation
+        elif not searcher.up_to_date():
+            # Never Searcher.refresh(): Whoosh's reader reuse keeps the segments a merge
+            # removed, so merged papers showed twice (and an empty index cannot refresh).
+            local.searcher = None  # closed: never left behind if reopening fails
+            searcher.close()
+            searcher = self._open_searcher()
+            local.searcher = searcher
+        return searcher
+
+    def _warm_folder(self) -> Path:
+        return self.path.with_name(self.path.name + "-warm")
+
+    def _open_searcher(self):  # type: ignore[no-untyped-def]
+        """A new searcher, with the saved warm-up of its big segments in use from the first
+        search (a few ms: the files are mapped, not read; each segment is tried once)."""
+        searcher = self.ix.searcher()
+        with contextlib.suppress(Exception):  # only a cache
+            folder = self._warm_folder()
+            for src in segment_sources(searcher):
+                if (
+                    src.doc_count >= segments.WARM_SAVE_FROM_DOCS
+                    and src.key not in CACHES.warm_tried
+                ):
+                    CACHES.warm_tried.add(src.key)
+                    src.load_warm(folder)
+        return searcher
+
+    @_guarded
+    def doc_count(self) -> int:
+        return self.searcher().doc_count()
+
+    def has(self, paper_id: str) -> bool:
+        return self.searcher().document_number(id=paper_id) is not None
+
+    def all_ids(self) -> Iterable[str]:
+        return (fields["id"] for fields in self.searcher().all_stored_fields())
+
+    @_guarded
+    def tag_counts(self) -> dict[str, int]:
+        reader = self.searcher().reader()
+        return {
+            t.decode(): reader.doc_frequency("tags", t)
+            for t in reader.lexicon("tags")
+            if reader.doc_frequency("tags", t)
+        }
+
+    # -- warming -----------------------------------------------------------------------------
+    @_guarded
+    def warm(self, budget: int | None = None, should_stop: Callable[[], bool] | None = None) -> int:
+        """Warm the common words' postings up to `budget` bytes (see warmup.warm)."""
+        return warmup.warm(self.searcher(), self.schema, self._warm_folder(), budget, should_stop)
+
+    # -- searching ---------------------------------------------------------------------------
+    def parse(self, text: str, *, partial_last: bool = False) -> Q.Query:
+        """The query language as a Whoosh query (see query.QueryParser.parse)."""
+        return self._query.parse(text, partial_last=partial_last)
+
+    @_guarded
+    def search(
+        self,
+        text: str,
+        *,
+        offset: int = 0,
+        limit: int = 50,
+        sort: str = "relevance",
+        filter_text: str = "",
+        partial_last: bool = False,
+        correct: bool = True,
+    ) -> SearchResult:
+        started = time.perf_counter()
+        searcher = self.searcher()
+        text = text.strip()
+        query = self.parse(text, partial_last=partial_last) if text else Q.Every()
+        suggestion = None
+        corrected = False
+        if correct and text:
+            suggestion = self.correction(text, skip_last=partial_last)
+            if suggestion:
+                query = self.parse(suggestion, partial_last=partial_last)
+                corrected = True
+        if filter_text.strip():
+            query = Q.And([query, self.parse(filter_text)])
+        if sort not in SORTS:
+            raise QueryError(f"unknown sort {sort!r}; known: {', '.join(SORTS)}")
+        if sort == "relevance" and isinstance(query, Q.Every):
+            sort = "newest"  # nothing to rank by: newest first
+        try:
+            ranked, total = fast_search(searcher, query, offset + limit, sort)
+        except QueryError:
+            raise
+        except Exception as exc:
+            raise QueryError(f"the query {text!r} failed: {exc}") from None
+        hits = [hit_from_fields(searcher.stored_fields(d), score) for d, score in ranked[offset:]]
+        # Highlights use the query's own (bounded) term expansion: cheap, and unlike Whoosh's
+        # matched-term tracking it also covers prefix and fuzzy expansions.
+        terms = text_terms(query_terms(query, searcher.reader()))
+        mapped.trim(MAPPED_LIMIT)
+        return SearchResult(
+            query=text,
+            total=total,
+            hits=hits,
+            offset=offset,
+            elapsed_ms=(time.perf_counter() - started) * 1000,
+            suggestion=suggestion,
+            corrected=corrected,
+            terms=terms,
+        )
+
+    # -- spelling ----------------------------------------------------------------------------
+    def correction(self, text: str, *, skip_last: bool = False) -> str | None:
+        """The query with unknown words replaced by the closest indexed words, or None.
+
+        `skip_last` leaves a word still being typed alone (it is searched as a prefix)."""
+        return self._speller.correction(self.searcher().reader(), text, skip_last=skip_last)
+
+    # -- highlights and similar papers ----------------------------------------------------------
+    @staticmethod
+    def spans(text: str, field: str, terms: set[tuple[str, str]]) -> list[tuple[int, int]]:
+        """Character spans of `text` whose indexed form is one of the matched terms of `field`."""
+        return highlight.spans(text, field, terms)
+
+    @_guarded
+    def similar(self, paper: Paper, limit: int = 10) -> list[Hit]:
+        return similar.similar(self.searcher(), paper, limit)
