@@ -172,3 +172,34 @@ def test_check_lists_and_restores_backups(run, library_path: Path) -> None:  # t
     assert json.loads(run("search", "tag:before", "--json")[1])["total"] == 1
     code, _, err = run("check", "--restore", "no-such-backup")
     assert code == 1 and err.count("\n") == 1
+
+
+def test_the_cli_package_has_no_import_cycle() -> None:
+    """The command modules import what they share from `cli.common`, never the package that
+    imports them; each loads on its own, and both entry points still work."""
+    import ast
+
+    package = Path(__file__).resolve().parents[2] / "src" / "paperreader" / "cli"
+    for module in package.glob("*.py"):
+        if module.name == "__init__.py":
+            continue
+        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+            names = (
+                [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else []
+            )
+            assert "paperreader.cli" not in names, f"{module.name} imports paperreader.cli"
+    env = {**os.environ, "PYTHONPATH": str(package.parents[1])}
+    for code in ("import paperreader.cli.fetch", "import paperreader.cli.commands"):
+        subprocess.run([sys.executable, "-c", code], check=True, env=env)
+    out = subprocess.run(
+        [sys.executable, "-m", "paperreader", "--version"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    ).stdout
+    assert out.startswith("paperreader ")

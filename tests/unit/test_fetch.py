@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from paperreader.cli_fetch import add_fetch_parser, run_fetch
+from paperreader.cli.fetch import add_fetch_parser, run_fetch
 from paperreader.core import fetch
 from paperreader.core.fetch import FetchError
 from paperreader.core.models import ImportReport, Paper
