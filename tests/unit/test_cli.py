@@ -203,3 +203,11 @@ def test_the_cli_package_has_no_import_cycle() -> None:
         check=True,
     ).stdout
     assert out.startswith("paperreader ")
+
+
+def test_help_shows_the_library_option(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (["--help"], ["search", "--help"]):
+        with pytest.raises(SystemExit) as exit_info:
+            main(argv)
+        assert exit_info.value.code == 0
+        assert "--library DIR" in capsys.readouterr().out

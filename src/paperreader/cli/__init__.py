@@ -43,14 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
         "With no command, opens the reader.",
     )
     parser.add_argument("--version", action="version", version=f"paperreader {__version__}")
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--library",
-        metavar="DIR",
-        default=argparse.SUPPRESS,
-        help="the library folder (default: $PAPERREADER_HOME, else the user data dir)",
-    )
-    parser.add_argument("--library", metavar="DIR", default=None, help=argparse.SUPPRESS)
+    library_help = "the library folder (default: $PAPERREADER_HOME, else the user data dir)"
+    parser.add_argument("--library", metavar="DIR", default=None, help=library_help)
+    common = argparse.ArgumentParser(add_help=False)  # --library after the command works too
+    common.add_argument("--library", metavar="DIR", default=argparse.SUPPRESS, help=library_help)
     parser.set_defaults(func=cmd_tui)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
 
