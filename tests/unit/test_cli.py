@@ -211,3 +211,31 @@ def test_help_shows_the_library_option(capsys: pytest.CaptureFixture[str]) -> No
             main(argv)
         assert exit_info.value.code == 0
         assert "--library DIR" in capsys.readouterr().out
+
+
+def test_an_ambiguous_id_prefix_names_the_papers_it_matches(  # type: ignore[no-untyped-def]
+    run, library_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from collections import Counter
+
+    from paperreader.core.errors import AmbiguousId
+    from paperreader.core.records import Records
+
+    records = Records(library_path / "papers.db")
+    ids = sorted(r[0] for r in records.db.execute("SELECT id FROM papers"))
+    records.close()
+    prefix, n = Counter(i[:3] for i in ids).most_common(1)[0]
+    matching = [i for i in ids if i.startswith(prefix)]
+    assert n >= 4
+    code, out, err = run("show", prefix)
+    assert code == 2 and out == ""
+    assert err == f"paperreader: {prefix!r} matches {n} papers: {', '.join(matching)}\n"
+    monkeypatch.setattr(AmbiguousId, "SHOWN", 2)  # a long list is cut
+    code, _, err = run("note", prefix)
+    assert code == 2
+    assert (
+        err
+        == f"paperreader: {prefix!r} matches {n} papers: {', '.join(matching[:2])} and {n - 2} more\n"
+    )
+    code, _, err = run("show", "zzzz-no-such-paper")
+    assert code == 1 and "no paper with id 'zzzz-no-such-paper'" in err

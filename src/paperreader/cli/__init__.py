@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except PaperreaderError as exc:
         say(str(exc))
-        return 1
+        return getattr(exc, "exit_code", 1)
     except KeyboardInterrupt:
         say("interrupted; nothing half-written was kept")
         return 130
