@@ -266,11 +266,26 @@ async def test_search_as_you_type_then_enter_and_escape(app):
         # The abstract's matched words are highlighted.
         abstract = screen.query_one("#d-abstract", Static).content
         assert any(span.style for span in abstract.spans)
-        await pilot.press("slash", "escape")
+        await pilot.press("slash", "escape")  # back to the list, the query kept
+        await settle(pilot)
+        assert screen.focused is plist and screen.search_input.value == "lora"
+        await pilot.press("escape")  # on the list: clears the search
         await settle(pilot)
         assert screen.search_input.value == "" and plist.total == 98
-        await pilot.press("escape")
         assert screen.focused is plist
+
+
+async def test_escape_in_the_search_bar_goes_back_to_the_list(app):
+    """`/lora`, Esc, `j`: the `j` moves the list's cursor; it is never typed into the query."""
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = main(pilot)
+        plist = screen.paper_list
+        await pilot.press("slash", "l", "o", "r", "a", "escape", "j")
+        await settle(pilot)
+        assert screen.search_input.value == "lora"
+        assert screen.focused is plist and 0 < plist.total < 98
+        assert plist.cursor == 1
 
 
 async def test_malformed_query_shows_a_message(app):
@@ -284,7 +299,7 @@ async def test_malformed_query_shows_a_message(app):
         assert screen.search_error and "unknown filter" in screen.search_error
         assert "unknown filter" in text_of(screen, "#suggestion")
         assert screen.query_one("#suggestion").display
-        await pilot.press("slash", "escape")
+        await pilot.press("slash", "escape", "escape")
         await settle(pilot)
         assert screen.search_error is None and screen.paper_list.total == 98
 

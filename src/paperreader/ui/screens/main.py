@@ -520,11 +520,8 @@ class MainScreen(Screen[None]):
 
     def action_escape(self) -> None:
         focused = self.focused
-        if focused is self.search_input:
-            if self.search_input.value:
-                self.search_input.value = ""
-            else:
-                self.focus_now(self.paper_list)
+        if focused is self.search_input:  # (Esc typed there is handled by the input itself)
+            self.focus_now(self.paper_list)  # back to the list, the query kept
             return
         if focused is not self.paper_list:
             self._show_detail_only(False)
