@@ -247,6 +247,39 @@ async def test_note_in_external_editor(app, library, tmp_path, monkeypatch):
         assert "✎" in row_text(pilot, 0)
 
 
+async def test_a_missing_editor_is_one_error_line_and_the_reader_comes_back(
+    app, library, monkeypatch
+):
+    """`EDITOR=/nonexistent/vim`, then `e`: the reader was left suspended (a blank screen,
+    keys ignored), because the error skipped `app.suspend`'s resume."""
+    monkeypatch.delenv("VISUAL", raising=False)
+    monkeypatch.setenv("EDITOR", "/nonexistent/vim")
+    suspended: list[bool] = []
+
+    @contextlib.contextmanager
+    def suspend():  # like Textual's: an error in the block skips the resume
+        suspended.append(True)
+        yield
+        suspended.pop()
+
+    async with app.run_test(size=SIZE) as pilot:
+        monkeypatch.setattr(app, "suspend", suspend)
+        await settle(pilot)
+        screen = main(pilot)
+        hit = screen.paper_list.current
+        before = stored(library.root, hit.id)
+        await pilot.press("e")
+        await settle(pilot)
+        assert suspended == []
+        messages = [n.message for n in app._notifications]
+        assert len(messages) == 1
+        assert messages[0].startswith("the editor `/nonexistent/vim` could not be started: ")
+        assert stored(library.root, hit.id) == before
+        await pilot.press("j")  # keys work again
+        await settle(pilot)
+        assert screen.paper_list.cursor == 1
+
+
 async def test_search_as_you_type_then_enter_and_escape(app):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)

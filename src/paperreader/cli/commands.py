@@ -6,7 +6,6 @@ import argparse
 import os
 import subprocess
 import sys
-import tempfile
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from paperreader.cli.common import hit_json, hit_line, open_library, print_json, say
 from paperreader.config import library_dir
 from paperreader.core.errors import PaperreaderError
+from paperreader.editor import edit_text
 from paperreader.progress import StderrProgress
 
 if TYPE_CHECKING:
@@ -192,21 +192,6 @@ def cmd_bookmarks(args: argparse.Namespace) -> int:
     return 0
 
 
-def _edit_in_editor(text: str) -> str | None:
-    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
-    with tempfile.NamedTemporaryFile("w", suffix=".md", delete=False, encoding="utf-8") as fh:
-        fh.write(text)
-        name = fh.name
-    try:
-        status = subprocess.call(f'{editor} "{name}"', shell=True)
-        if status != 0:
-            say(f"the editor exited with status {status}; the note is unchanged")
-            return None
-        return Path(name).read_text(encoding="utf-8")
-    finally:
-        os.unlink(name)
-
-
 def cmd_note(args: argparse.Namespace) -> int:
     library = open_library(args)
     paper = library.get(args.id)
@@ -216,9 +201,7 @@ def cmd_note(args: argparse.Namespace) -> int:
         library.append_note(paper.id, args.append)
     elif args.edit:
         base = library.user(paper.id).note
-        edited = _edit_in_editor(base.text if base else "")
-        if edited is None:
-            return 1
+        edited = edit_text(base.text if base else "")  # EditorError: one line, exit 1
         if edited != (base.text if base else ""):
             library.set_note(paper.id, edited, base=base)
             print(f"{paper.id}: note saved")
