@@ -552,6 +552,29 @@ async def test_open_in_browser(app, library, monkeypatch):
         assert opened == ["https://arxiv.org/abs/2401.00001"]
 
 
+async def test_open_picks_the_arxiv_page_among_several_urls(app, library, monkeypatch):
+    from paperreader.core.models import Paper
+
+    opened: list[str] = []
+    monkeypatch.setattr("webbrowser.open", lambda url: opened.append(url))
+    glued = "http://scitation.aip.org/content/jmp/55/8/1.4892761http://arxiv.org/abs/1311.3887"
+    library.add_papers(
+        [Paper(id="1311.3887", title="Zebra pages", arxiv_id="1311.3887", url=glued)]
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("slash")
+        await type_text(pilot, "zebra")
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("o")
+        await settle(pilot)
+        assert opened == ["https://arxiv.org/abs/1311.3887"]
+        meta = text_of(main(pilot), "#d-meta")
+        assert "http://scitation.aip.org/content/jmp/55/8/1.4892761" in meta
+        assert "1.4892761http" not in meta
+
+
 async def test_corrupt_notes_file_is_a_notification(app, library):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)

@@ -239,3 +239,23 @@ def test_an_ambiguous_id_prefix_names_the_papers_it_matches(  # type: ignore[no-
     )
     code, _, err = run("show", "zzzz-no-such-paper")
     assert code == 1 and "no paper with id 'zzzz-no-such-paper'" in err
+
+
+def test_show_lists_each_url_of_a_field_that_held_several(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    bib = tmp_path / "two-urls.bib"
+    bib.write_text(
+        "@article{k, title = {{Two pages}}, eprint = {1311.3887}, year = {2014},\n"
+        "url = {http://arxiv.org/abs/1311.3887 http://scitation.aip.org/x/10.1063/1.4892761}}\n",
+        encoding="utf-8",
+    )
+    assert run("import", str(bib))[0] == 0
+    code, out, _ = run("show", "1311.3887", "--json")
+    assert code == 0
+    assert json.loads(out)["links"] == {
+        "abstract": "https://arxiv.org/abs/1311.3887",
+        "link": "http://scitation.aip.org/x/10.1063/1.4892761",
+        "pdf": "https://arxiv.org/pdf/1311.3887",
+    }
+    code, out, _ = run("show", "1311.3887")
+    assert "abstract: https://arxiv.org/abs/1311.3887\n" in out
+    assert "link: http://scitation.aip.org/x/10.1063/1.4892761\n" in out

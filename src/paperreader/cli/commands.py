@@ -135,7 +135,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     user = library.user(paper.id)
     if args.json:
         data = paper.to_dict()
-        data["links"] = paper.links
+        data["links"] = paper.all_links()
         data["user"] = {
             "bookmarked": user.bookmarked,
             "state": user.state.value,
@@ -151,7 +151,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     if user.tags:
         facts.append("tags: " + ", ".join(user.tags))
     print(" · ".join(facts))
-    for kind, url in paper.links.items():
+    for kind, url in paper.all_links().items():
         print(f"{kind}: {url}")
     print()
     print(paper.abstract or "(no abstract)")

@@ -57,7 +57,7 @@ def merge(old: Paper, new: Paper) -> Paper:
         if f.name in ("id", "title"):
             continue
         a, b = getattr(old, f.name), getattr(new, f.name)
-        if f.name in ("categories", "keywords"):
+        if f.name in ("other_urls", "categories", "keywords"):
             value = list(dict.fromkeys([*a, *b]))
         elif f.name == "authors":
             value = b if len(b) > len(a) else a

@@ -657,19 +657,12 @@ class MainScreen(Screen[None]):
             self.refresh(layout=True)
         self._save_note(pid, base, text)
 
-    def _links(self, paper: Paper) -> dict[str, str]:
-        links = dict(paper.links)
-        if paper.arxiv_id:
-            links.setdefault("abstract", f"https://arxiv.org/abs/{paper.arxiv_id}")
-            links.setdefault("pdf", f"https://arxiv.org/pdf/{paper.arxiv_id}")
-        return links
-
     def action_open_link(self) -> None:
         pid = self._target()
         paper = self._paper(pid) if pid else None
         if paper is None:
             return
-        links = self._links(paper)
+        links = paper.all_links()
         if not links:
             self.say("This paper has no link.", severity="warning", timeout=3)
             return
@@ -689,7 +682,7 @@ class MainScreen(Screen[None]):
         paper = self._paper(pid) if pid else None
         if paper is None:
             return
-        links = self._links(paper)
+        links = paper.all_links()
         choices = []
         if links:
             kind, url = next(iter(links.items()))
