@@ -259,3 +259,38 @@ def test_show_lists_each_url_of_a_field_that_held_several(run, tmp_path: Path) -
     code, out, _ = run("show", "1311.3887")
     assert "abstract: https://arxiv.org/abs/1311.3887\n" in out
     assert "link: http://scitation.aip.org/x/10.1063/1.4892761\n" in out
+
+
+def test_progress_is_a_rich_bar_on_a_terminal_and_nothing_elsewhere() -> None:
+    import io
+
+    from rich.console import Console
+
+    from paperreader.cli.progress import CliProgress
+
+    screen = io.StringIO()
+    progress = CliProgress(
+        "indexing", delay=0, console=Console(file=screen, force_terminal=True, width=100)
+    )
+    with progress:
+        progress(50, 200)
+        progress(200, 200)
+    shown = screen.getvalue()
+    assert "indexing" in shown and "200/200" in shown and "100%" in shown
+    pipe = io.StringIO()
+    progress = CliProgress("indexing", delay=0, console=Console(file=pipe, force_terminal=False))
+    progress(5, 10)
+    progress.done()
+    assert pipe.getvalue() == ""
+
+
+def test_long_work_draws_no_progress_into_a_pipe(library_path: Path) -> None:
+    src = Path(__file__).resolve().parents[2] / "src"
+    done = subprocess.run(
+        [sys.executable, "-m", "paperreader", "reindex", "--library", str(library_path)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(src)},
+        check=True,
+    )
+    assert done.stdout == "indexed 98 papers\n" and "\r" not in done.stderr

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from paperreader.cli.common import hit_json, hit_line, open_library, print_json, say
+from paperreader.cli.progress import CliProgress
 from paperreader.config import library_dir
 from paperreader.core.errors import PaperreaderError
 from paperreader.editor import edit_text
-from paperreader.progress import StderrProgress
 
 if TYPE_CHECKING:
     from paperreader.core.library import Library
@@ -35,7 +35,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         options["since"] = date.fromisoformat(args.since)
     failed = 0
     for path in args.paths:
-        progress = StderrProgress(f"importing {path}")
+        progress = CliProgress(f"importing {path}")
         try:
             report = library.import_path(
                 Path(path), args.format, progress=progress, index=False, **options
@@ -65,7 +65,7 @@ def _index_imported(library: Library, *, wait: bool) -> None:
     if not pending:
         return
     if wait or pending < BACKGROUND_INDEX_FROM:
-        progress = StderrProgress("indexing")
+        progress = CliProgress("indexing")
         library.catch_up(progress, wait=True)
         progress.done()
         return
@@ -95,7 +95,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         if not args.quiet:
             print("every paper is in the search index")
         return 0
-    progress = None if args.quiet else StderrProgress(f"indexing {pending:,} papers")
+    progress = None if args.quiet else CliProgress(f"indexing {pending:,} papers")
     library.catch_up(progress, wait=True)  # waits for a background indexer first, if any
     if progress:
         progress.done()
@@ -254,7 +254,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_reindex(args: argparse.Namespace) -> int:
     library = open_library(args)
-    progress = StderrProgress("reindexing")
+    progress = CliProgress("reindexing")
     count = library.reindex(progress)
     progress.done()
     print(f"indexed {count} papers")

@@ -8,9 +8,9 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
+from paperreader.cli.progress import CliProgress
 from paperreader.config import library_dir
 from paperreader.core.models import Hit, Paper, SearchResult
-from paperreader.progress import StderrProgress
 
 if TYPE_CHECKING:  # keep start-up imports light
     from paperreader.core.library import Library
@@ -24,7 +24,7 @@ def say(message: str) -> None:
 def open_library(args: argparse.Namespace) -> Library:
     from paperreader.core.library import Library
 
-    progress = StderrProgress("indexing")
+    progress = CliProgress("indexing")
     library = Library(library_dir(args.library), on_message=say, progress=progress)
     progress.done()
     return library

@@ -71,9 +71,9 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
 
 def _progress(label: str) -> Any:
-    from paperreader.progress import StderrProgress
+    from paperreader.cli.progress import CliProgress
 
-    return StderrProgress(label)
+    return CliProgress(label)
 
 
 def run_fetch(args: argparse.Namespace, library: Any) -> int:
