@@ -295,3 +295,17 @@ def test_long_work_draws_no_progress_into_a_pipe(library_path: Path) -> None:
         check=True,
     )
     assert done.stdout == "indexed 98 papers\n" and "\r" not in done.stderr
+
+
+def test_ci_runs_the_readme_test_command_verbatim() -> None:
+    import re
+
+    repo = Path(__file__).resolve().parents[2]
+    readme = (repo / "README.md").read_text(encoding="utf-8")
+    ci = (repo / ".ci" / "run").read_text(encoding="utf-8")
+    command = re.search(r'^TEST_COMMAND="(.+)"$', ci, re.M)
+    assert command and 'eval "$TEST_COMMAND"' in ci
+    quick_start = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    lines = [line.split("  #")[0].strip() for line in quick_start.splitlines()]
+    assert command.group(1) in lines
+    assert "pipx install . && paperreader" in lines  # no bare pip into the system Python
