@@ -247,6 +247,39 @@ async def test_note_in_external_editor(app, library, tmp_path, monkeypatch):
         assert "✎" in row_text(pilot, 0)
 
 
+async def test_a_missing_editor_is_one_error_line_and_the_reader_comes_back(
+    app, library, monkeypatch
+):
+    """`EDITOR=/nonexistent/vim`, then `e`: the reader was left suspended (a blank screen,
+    keys ignored), because the error skipped `app.suspend`'s resume."""
+    monkeypatch.delenv("VISUAL", raising=False)
+    monkeypatch.setenv("EDITOR", "/nonexistent/vim")
+    suspended: list[bool] = []
+
+    @contextlib.contextmanager
+    def suspend():  # like Textual's: an error in the block skips the resume
+        suspended.append(True)
+        yield
+        suspended.pop()
+
+    async with app.run_test(size=SIZE) as pilot:
+        monkeypatch.setattr(app, "suspend", suspend)
+        await settle(pilot)
+        screen = main(pilot)
+        hit = screen.paper_list.current
+        before = stored(library.root, hit.id)
+        await pilot.press("e")
+        await settle(pilot)
+        assert suspended == []
+        messages = [n.message for n in app._notifications]
+        assert len(messages) == 1
+        assert messages[0].startswith("the editor `/nonexistent/vim` could not be started: ")
+        assert stored(library.root, hit.id) == before
+        await pilot.press("j")  # keys work again
+        await settle(pilot)
+        assert screen.paper_list.cursor == 1
+
+
 async def test_search_as_you_type_then_enter_and_escape(app):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -266,11 +299,26 @@ async def test_search_as_you_type_then_enter_and_escape(app):
         # The abstract's matched words are highlighted.
         abstract = screen.query_one("#d-abstract", Static).content
         assert any(span.style for span in abstract.spans)
-        await pilot.press("slash", "escape")
+        await pilot.press("slash", "escape")  # back to the list, the query kept
+        await settle(pilot)
+        assert screen.focused is plist and screen.search_input.value == "lora"
+        await pilot.press("escape")  # on the list: clears the search
         await settle(pilot)
         assert screen.search_input.value == "" and plist.total == 98
-        await pilot.press("escape")
         assert screen.focused is plist
+
+
+async def test_escape_in_the_search_bar_goes_back_to_the_list(app):
+    """`/lora`, Esc, `j`: the `j` moves the list's cursor; it is never typed into the query."""
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = main(pilot)
+        plist = screen.paper_list
+        await pilot.press("slash", "l", "o", "r", "a", "escape", "j")
+        await settle(pilot)
+        assert screen.search_input.value == "lora"
+        assert screen.focused is plist and 0 < plist.total < 98
+        assert plist.cursor == 1
 
 
 async def test_malformed_query_shows_a_message(app):
@@ -284,7 +332,7 @@ async def test_malformed_query_shows_a_message(app):
         assert screen.search_error and "unknown filter" in screen.search_error
         assert "unknown filter" in text_of(screen, "#suggestion")
         assert screen.query_one("#suggestion").display
-        await pilot.press("slash", "escape")
+        await pilot.press("slash", "escape", "escape")
         await settle(pilot)
         assert screen.search_error is None and screen.paper_list.total == 98
 
@@ -502,6 +550,29 @@ async def test_open_in_browser(app, library, monkeypatch):
         await pilot.press("o")
         await settle(pilot)
         assert opened == ["https://arxiv.org/abs/2401.00001"]
+
+
+async def test_open_picks_the_arxiv_page_among_several_urls(app, library, monkeypatch):
+    from paperreader.core.models import Paper
+
+    opened: list[str] = []
+    monkeypatch.setattr("webbrowser.open", lambda url: opened.append(url))
+    glued = "http://scitation.aip.org/content/jmp/55/8/1.4892761http://arxiv.org/abs/1311.3887"
+    library.add_papers(
+        [Paper(id="1311.3887", title="Zebra pages", arxiv_id="1311.3887", url=glued)]
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("slash")
+        await type_text(pilot, "zebra")
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("o")
+        await settle(pilot)
+        assert opened == ["https://arxiv.org/abs/1311.3887"]
+        meta = text_of(main(pilot), "#d-meta")
+        assert "http://scitation.aip.org/content/jmp/55/8/1.4892761" in meta
+        assert "1.4892761http" not in meta
 
 
 async def test_corrupt_notes_file_is_a_notification(app, library):

@@ -105,7 +105,7 @@ def test_cli_import_indexes_small_imports_before_returning(
 def test_cli_import_hands_large_imports_to_a_background_indexer(  # type: ignore[no-untyped-def]
     library_path: Path, tmp_path: Path, capsys, monkeypatch
 ) -> None:
-    import paperreader.cli as cli
+    import paperreader.cli.commands as cli
 
     started: list[Path] = []
     monkeypatch.setattr(cli, "BACKGROUND_INDEX_FROM", 10)
@@ -129,7 +129,7 @@ def test_cli_import_hands_large_imports_to_a_background_indexer(  # type: ignore
 def test_the_background_indexer_is_a_real_process(library_path: Path, tmp_path: Path) -> None:
     import time
 
-    import paperreader.cli as cli
+    import paperreader.cli.commands as cli
 
     with Library(library_path) as lib:
         lib.add_papers(papers(8), index=False)

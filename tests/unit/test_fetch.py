@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from paperreader.cli_fetch import add_fetch_parser, run_fetch
+from paperreader.cli.fetch import add_fetch_parser, run_fetch
 from paperreader.core import fetch
 from paperreader.core.fetch import FetchError
 from paperreader.core.models import ImportReport, Paper
@@ -101,6 +101,32 @@ def test_offline_is_one_clear_line() -> None:
     assert "\n" not in message
     with pytest.raises(FetchError, match="cannot connect"):
         fetch.fetch_arxiv_query("x", 5, base_url=url + "/api/query", delay=0, **FAST)
+
+
+def test_a_host_that_does_not_resolve_fails_at_once(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """RFC 6761: .invalid never resolves. With the real retries and backoff (14 s of waiting
+    before), the command fails within a second or two, in one line."""
+    import time
+
+    monkeypatch.setattr(fetch, "BACKOFF", 2.0)
+    monkeypatch.setenv("PAPERREADER_ARXIV_URL", "http://nonexistent.invalid/api/query")
+    started = time.monotonic()
+    assert run_fetch(parse(["fetch", "arxiv-id", "2405.10001"]), FakeLibrary()) == 1
+    assert time.monotonic() - started < 2
+    captured = capsys.readouterr()
+    lines = [line for line in captured.err.splitlines() if line.strip()]
+    assert len(lines) == 1 and captured.out == ""
+    assert "cannot find nonexistent.invalid" in lines[0] and "tried" not in lines[0]
+
+
+def test_a_refused_connection_is_still_retried() -> None:
+    waits: list[float] = []
+    url = f"http://127.0.0.1:{closed_port()}"
+    with pytest.raises(FetchError, match=r"cannot connect.*\(tried 3 times\)"):
+        fetch.fetch_hf_daily(None, base_url=url, retries=2, backoff=1.0, sleep=waits.append)
+    assert waits == [1.0, 2.0]
 
 
 def test_a_given_client_is_used_and_left_open(server: Server) -> None:

@@ -520,3 +520,54 @@ def test_damaged_seed_files(fmt: str, cut: int, junk: str, pos: float) -> None:
     at = int(len(damaged) * pos)
     damaged = damaged[:at] + junk + damaged[at:]
     _import_bytes(fmt, damaged.encode("utf-8", errors="surrogatepass"))
+
+
+MENDELEY_URLS = r"""@article{Kos2014,
+author = {Kos, Jernej},
+eprint = {1311.3887},
+title = {{A paper with two pages}},
+url = {http://scitation.aip.org/content/aip/journal/jmp/55/8/10.1063/1.4892761 http://arxiv.org/abs/1311.3887},
+year = {2014}
+}
+@article{Lee2015,
+author = {Lee, Ann},
+doi = {10.1000/xyz},
+title = {{Pages on two lines and glued}},
+url = {http://example.org/a
+http://example.org/b\_chttp://example.org/d},
+year = {2015}
+}
+"""
+
+
+def test_bibtex_url_fields_holding_several_urls_keep_each_one(tmp_path: Path) -> None:
+    from paperreader.core.models import split_urls
+
+    path = tmp_path / "mendeley.bib"
+    path.write_text(MENDELEY_URLS, encoding="utf-8")
+    papers, skipped = split(list(read_records(path, "bibtex")))
+    assert skipped == []
+    kos, lee = by_id(papers)["1311.3887"], by_id(papers)["doi:10.1000/xyz"]
+    assert kos.urls == [
+        "http://scitation.aip.org/content/aip/journal/jmp/55/8/10.1063/1.4892761",
+        "http://arxiv.org/abs/1311.3887",
+    ]
+    assert kos.all_links() == {  # the arXiv page first (never twice), then the others
+        "abstract": "https://arxiv.org/abs/1311.3887",
+        "link": "http://scitation.aip.org/content/aip/journal/jmp/55/8/10.1063/1.4892761",
+        "pdf": "https://arxiv.org/pdf/1311.3887",
+    }
+    assert lee.urls == ["http://example.org/a", "http://example.org/b_c", "http://example.org/d"]
+    assert list(lee.all_links().items()) == [
+        ("doi", "https://doi.org/10.1000/xyz"),
+        ("abstract", "http://example.org/a"),
+        ("link", "http://example.org/b_c"),
+        ("link 2", "http://example.org/d"),
+    ]
+    # A record imported before (one glued url) shows its links apart too.
+    old = Paper(id="x", title="x", url="http://arxiv.org/abs/1311.3887http://scitation.aip.org/y")
+    assert list(old.all_links().values()) == [
+        "http://arxiv.org/abs/1311.3887",
+        "http://scitation.aip.org/y",
+    ]
+    assert split_urls("not a url, https://a.b/c;") == ["https://a.b/c"]

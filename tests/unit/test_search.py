@@ -213,3 +213,32 @@ def test_fuzzy_words_compare_the_word_as_written(library, query: str, word: str)
 def test_did_you_mean_counts_a_swap_as_one_edit(library, typed: str, meant: str) -> None:  # type: ignore[no-untyped-def]
     result = library.search(typed)
     assert result.suggestion == meant and result.corrected
+
+
+def _with_undated(library):  # type: ignore[no-untyped-def]
+    from datetime import date
+
+    from paperreader.core.models import Paper
+
+    library.add_papers(
+        [
+            Paper(id="undated-quokka", title="Undated quokka survey"),
+            Paper(id="old-quokka", title="Old quokka study", published=date(1999, 1, 1)),
+            Paper(id="new-quokka", title="New quokka study", published=date(2030, 1, 1)),
+        ]
+    )
+
+
+@pytest.mark.parametrize("query", ["quokka", ""])
+def test_undated_papers_sort_last_for_newest(library, query: str) -> None:  # type: ignore[no-untyped-def]
+    _with_undated(library)
+    ids = [h.id for h in library.search(query, sort="newest", limit=1000).hits]
+    assert ids[0] == "new-quokka" and ids[-1] == "undated-quokka"
+
+
+@pytest.mark.xfail(strict=True, reason="needs the search package")
+@pytest.mark.parametrize("query", ["quokka", ""])
+def test_undated_papers_sort_last_for_oldest(library, query: str) -> None:  # type: ignore[no-untyped-def]
+    _with_undated(library)
+    ids = [h.id for h in library.search(query, sort="oldest", limit=1000).hits]
+    assert ids[0] == "old-quokka" and ids[-1] == "undated-quokka"

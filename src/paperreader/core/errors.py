@@ -15,6 +15,19 @@ class UnknownPaper(PaperreaderError):
         self.paper_id = paper_id
 
 
+class AmbiguousId(PaperreaderError):
+    """An id prefix that several papers share; the command line exits with 2."""
+
+    exit_code = 2
+    SHOWN = 5  # ids named in the message; the rest are counted
+
+    def __init__(self, prefix: str, total: int, ids: list[str]) -> None:
+        shown = ", ".join(ids[: self.SHOWN])
+        more = f" and {total - self.SHOWN} more" if total > self.SHOWN else ""
+        super().__init__(f"{prefix!r} matches {total} papers: {shown}{more}")
+        self.prefix, self.total, self.ids = prefix, total, ids
+
+
 class QueryError(PaperreaderError):
     """A query that cannot be parsed or run."""
 

@@ -1,7 +1,7 @@
 """Fetching papers from the network: Hugging Face daily papers and the arXiv API.
 
 Every request has timeouts and is retried with backoff on connection errors, timeouts, 429 and
-5xx answers; what still fails becomes one `FetchError` line. The arXiv API asks for at most one
+5xx answers (not when the host name does not resolve: that fails at once); what still fails becomes one `FetchError` line. The arXiv API asks for at most one
 request every three seconds: `delay` (and the `sleep` function) are parameters so tests run fast.
 Base URLs come from the parameter, else `PAPERREADER_HF_URL` / `PAPERREADER_ARXIV_URL`.
 """
@@ -9,6 +9,7 @@ Base URLs come from the parameter, else `PAPERREADER_HF_URL` / `PAPERREADER_ARXI
 from __future__ import annotations
 
 import os
+import socket
 import time
 from collections.abc import Callable, Iterable
 from datetime import date
@@ -79,6 +80,10 @@ def get(
         try:
             response = client.get(url, params=params, headers={"User-Agent": USER_AGENT})
         except httpx.ConnectError as exc:
+            if _name_unresolved(exc):  # no retry: a name that does not resolve stays so
+                raise FetchError(
+                    f"{what}: cannot find {host} ({_reason(exc)}); are you offline?"
+                ) from None
             problem = f"cannot connect to {host} ({_reason(exc)}); are you offline?"
         except httpx.TimeoutException:
             problem = f"{host} did not answer in time"
@@ -99,6 +104,30 @@ def get(
             sleep(wait)
     tries = f" (tried {retries + 1} times)" if retries else ""
     raise FetchError(f"{what}: {problem}{tries}")
+
+
+_UNRESOLVED = (
+    "name or service not known",
+    "nodename nor servname",
+    "temporary failure in name resolution",
+    "no address associated with hostname",
+    "getaddrinfo failed",
+)
+
+
+def _name_unresolved(exc: BaseException) -> bool:
+    """True when a connection failed because the host name does not resolve (DNS), not
+    because the host refused or dropped it: retrying then only makes the user wait."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, socket.gaierror):
+            return True
+        if any(text in str(cause).lower() for text in _UNRESOLVED):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 def _reason(exc: Exception) -> str:

@@ -146,6 +146,11 @@ class Library:
         if found is None:
             found = self.records.by_prefix(key)
         if found is None:
+            from paperreader.core.errors import AmbiguousId
+
+            total, ids = self.records.prefix_matches(key, AmbiguousId.SHOWN)
+            if total > 1:
+                raise AmbiguousId(key, total, ids)
             raise UnknownPaper(key)
         return found
 

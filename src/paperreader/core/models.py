@@ -27,6 +27,35 @@ def normalise_arxiv_id(raw: str | None) -> str | None:
     return None
 
 
+_URL = re.compile(r"https?://\S+$", re.I)
+_GLUED = re.compile(r"(?<=\S)(?=https?://)", re.I)  # a URL written right after another
+
+
+def split_urls(text: str | None) -> list[str]:
+    """The URLs in a field that may hold several: separated by spaces or newlines, or glued
+    together (`http://a/xhttp://b/y`). Anything that is not a URL is dropped."""
+    found: list[str] = []
+    for part in (text or "").split():
+        for piece in _GLUED.split(part):
+            piece = piece.strip().rstrip(",;")
+            if _URL.match(piece) and piece not in found:
+                found.append(piece)
+    return found
+
+
+def arxiv_links(arxiv_id: str | None) -> tuple[str | None, str | None]:
+    """The abstract page and PDF of an arXiv paper (None, None without an id): the one place
+    arXiv links are built."""
+    if not arxiv_id:
+        return None, None
+    return f"https://arxiv.org/abs/{arxiv_id}", f"https://arxiv.org/pdf/{arxiv_id}"
+
+
+def _same_url(url: str) -> str:
+    url = re.sub(r"^https?://(?:www\.)?", "", url.strip(), flags=re.I)
+    return url.rstrip("/").lower()
+
+
 def normalise_title(title: str) -> str:
     """Lower case, accents folded, punctuation and spacing squeezed: the key for title matches."""
     folded = unicodedata.normalize("NFKD", title)
@@ -75,6 +104,7 @@ class Paper:
     arxiv_id: str | None = None
     doi: str | None = None
     url: str | None = None  # the abstract / landing page
+    other_urls: list[str] = field(default_factory=list)  # more pages, as a source listed them
     pdf_url: str | None = None
     code_url: str | None = None
     project_url: str | None = None
@@ -93,16 +123,49 @@ class Paper:
         return self.published.year if self.published else None
 
     @property
+    def urls(self) -> list[str]:
+        """The paper's pages as the sources gave them: `url` (split, should it hold several)
+        and `other_urls`."""
+        return list(dict.fromkeys([*split_urls(self.url), *self.other_urls]))
+
+    def all_links(self) -> dict[str, str]:
+        """Every link by kind, best first: the arXiv abstract page, the DOI, the other pages
+        (`abstract`, then `link`, `link 2`…), the PDF, the code, the project page. The CLI, the
+        reader and the exporters all read this, so they agree."""
+        abs_url, pdf_url = arxiv_links(self.arxiv_id)
+        doi_url = f"https://doi.org/{self.doi}" if self.doi else None
+        links: dict[str, str] = {}
+        if abs_url:
+            links["abstract"] = abs_url
+        if doi_url:
+            links["doi"] = doi_url
+        seen = {_same_url(u) for u in links.values()}
+        extra = 0
+        for url in self.urls:
+            if _same_url(url) in seen or (
+                self.arxiv_id and normalise_arxiv_id(url) == self.arxiv_id
+            ):
+                continue
+            seen.add(_same_url(url))
+            if "abstract" not in links:
+                links["abstract"] = url
+            else:
+                extra += 1
+                links["link" if extra == 1 else f"link {extra}"] = url
+        for kind, url in (
+            ("pdf", self.pdf_url or pdf_url),
+            ("code", self.code_url),
+            ("project", self.project_url),
+        ):
+            if url and _same_url(url) not in seen:
+                seen.add(_same_url(url))
+                links[kind] = url
+        return links
+
+    @property
     def links(self) -> dict[str, str]:
-        """The known links by kind, best first."""
-        pairs = {
-            "abstract": self.url,
-            "pdf": self.pdf_url,
-            "code": self.code_url,
-            "project": self.project_url,
-            "doi": f"https://doi.org/{self.doi}" if self.doi else None,
-        }
-        return {k: v for k, v in pairs.items() if v}
+        """The same as `all_links()` (kept for older callers)."""
+        return self.all_links()
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -122,7 +185,7 @@ class Paper:
             values["published"] = pub.date()
         elif not isinstance(pub, date):
             values["published"] = None
-        for list_field in ("authors", "categories", "keywords"):
+        for list_field in ("authors", "other_urls", "categories", "keywords"):
             values[list_field] = [str(v) for v in values.get(list_field) or []]
         return cls(**values)
 

@@ -57,7 +57,7 @@ def merge(old: Paper, new: Paper) -> Paper:
         if f.name in ("id", "title"):
             continue
         a, b = getattr(old, f.name), getattr(new, f.name)
-        if f.name in ("categories", "keywords"):
+        if f.name in ("other_urls", "categories", "keywords"):
             value = list(dict.fromkeys([*a, *b]))
         elif f.name == "authors":
             value = b if len(b) > len(a) else a
@@ -167,6 +167,20 @@ class Records:
             "SELECT data FROM papers WHERE id LIKE ? ESCAPE '\\' LIMIT 2", (escaped + "%",)
         ).fetchall()
         return Paper.from_dict(json.loads(rows[0][0])) if len(rows) == 1 else None
+
+    def prefix_matches(self, prefix: str, limit: int) -> tuple[int, list[str]]:
+        """How many ids start with `prefix`, and the first `limit` of them in order."""
+        if len(prefix) < 3:
+            return 0, []
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        where = "FROM papers WHERE id LIKE ? ESCAPE '\\'"
+        pattern = (escaped + "%",)
+        total = self.db.execute(f"SELECT count(*) {where}", pattern).fetchone()[0]
+        ids = [
+            r[0]
+            for r in self.db.execute(f"SELECT id {where} ORDER BY id LIMIT ?", (*pattern, limit))
+        ]
+        return total, ids
 
     def find_same(self, paper: Paper) -> Paper | None:
         """The stored record of the same paper: by arXiv id, then DOI, then normalised title."""

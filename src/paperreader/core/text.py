@@ -125,6 +125,7 @@ def bound_fields(paper: Paper) -> Paper:
         value = getattr(paper, name)
         if isinstance(value, str) and len(value) > MAX_SHORT:
             setattr(paper, name, value[:MAX_SHORT])
+    paper.other_urls = [u[:MAX_SHORT] for u in paper.other_urls[:50]]
     paper.categories = [truncate(c, 200) for c in paper.categories[:200]]
     paper.keywords = [truncate(k, 200) for k in paper.keywords[:500]]
     return paper

@@ -12,7 +12,7 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
             ("PgUp / ctrl+b", "page up"),
             ("Tab, Shift+Tab", "next / previous pane (search, list, detail, similar)"),
             ("Enter", "open the paper; on a similar paper: jump to it"),
-            ("Esc", "back to the list; clears the search"),
+            ("Esc", "back to the list, keeping the query; again: clears it"),
         ],
     ),
     (

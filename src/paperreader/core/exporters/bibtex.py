@@ -12,7 +12,7 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from typing import TextIO
 
-from paperreader.core.models import Paper, UserData
+from paperreader.core.models import Paper, UserData, arxiv_links
 
 STOPWORDS = frozenset(
     [
@@ -217,7 +217,7 @@ def entry(paper: Paper, key: str, tags: Iterable[str] = ()) -> str:
             lines.append(_field("primaryClass", escape(paper.categories[0])))
     if paper.doi:
         lines.append(_field("doi", _escape_url(paper.doi)))
-    url = paper.url or (f"https://arxiv.org/abs/{paper.arxiv_id}" if paper.arxiv_id else None)
+    url = next(iter(paper.urls), None) or arxiv_links(paper.arxiv_id)[0]
     if url:
         lines.append(_field("url", _escape_url(url)))
     if paper.abstract:

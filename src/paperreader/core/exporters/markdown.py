@@ -22,7 +22,7 @@ def export(
     out.write("# Reading notes\n")
     for paper in papers:
         mine = user(paper.id) if user else None
-        link = next(iter(paper.links.values()), None)
+        link = next(iter(paper.all_links().values()), None)
         title = _escape(paper.title)
         out.write(f"\n## [{title}]({link})\n\n" if link else f"\n## {title}\n\n")
         facts = []

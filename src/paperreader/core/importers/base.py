@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from paperreader.core.models import Paper
+from paperreader.core.models import Paper, arxiv_links
 
 GITHUB_URL = re.compile(r"https?://(?:www\.)?github\.com/[\w.-]+/[\w.-]+", re.I)
 # Largest file we read whole; streaming formats (JSON Lines, the arXiv snapshot) have no limit.
@@ -55,11 +55,7 @@ def first_json_object(head: str) -> dict[str, object] | None:
     return record if isinstance(record, dict) else None
 
 
-def arxiv_urls(arxiv_id: str | None) -> tuple[str | None, str | None]:
-    """The abstract page and PDF of an arXiv paper (None, None without an id)."""
-    if not arxiv_id:
-        return None, None
-    return f"https://arxiv.org/abs/{arxiv_id}", f"https://arxiv.org/pdf/{arxiv_id}"
+arxiv_urls = arxiv_links  # the abstract page and PDF of an arXiv paper (built in models)
 
 
 def github_url(text: str) -> str | None:

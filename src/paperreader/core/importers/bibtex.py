@@ -34,7 +34,7 @@ from paperreader.core.importers._util import (
     year_from,
 )
 from paperreader.core.importers.base import Record, Skipped, arxiv_urls, github_url
-from paperreader.core.models import Paper, normalise_arxiv_id, paper_id_for
+from paperreader.core.models import Paper, normalise_arxiv_id, paper_id_for, split_urls
 
 NAME = "bibtex"
 DESCRIPTION = "BibTeX / biblatex (.bib)"
@@ -199,11 +199,16 @@ def entry_paper(entry: model.Entry, strings: dict[str, str]) -> Paper:
     if eprint and prefix in ("arxiv", ""):
         arxiv_id = normalise_arxiv_id(eprint)
     arxiv_id = arxiv_id or normalise_arxiv_id(latex_url(fields.get("arxivid")))
-    url = latex_url(fields.get("url")) or None
-    if url and not re.match(r"https?://\S+$", url):
-        url = None
+    # Mendeley writes several URLs into one field, space or newline separated: one link each.
+    urls = [u for part in (fields.get("url") or "").split() for u in split_urls(latex_url(part))]
+    url = urls[0] if urls else None
     if not arxiv_id:
-        for text in (url, fields.get("journal"), fields.get("note"), fields.get("howpublished")):
+        for text in (
+            " ".join(urls),
+            fields.get("journal"),
+            fields.get("note"),
+            fields.get("howpublished"),
+        ):
             m = _ARXIV_IN_TEXT.search(text or "")
             if m:
                 arxiv_id = normalise_arxiv_id(m.group(1))
@@ -232,8 +237,9 @@ def entry_paper(entry: model.Entry, strings: dict[str, str]) -> Paper:
         arxiv_id=arxiv_id,
         doi=doi,
         url=url or abs_url,
+        other_urls=urls[1:],
         pdf_url=pdf_url,
-        code_url=github_url(url or "")
+        code_url=next(filter(None, map(github_url, urls)), None)
         or github_url(fields.get("note") or "")
         or github_url(abstract),
         categories=[primary] if primary else [],

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import os
 import re
-import shlex
-import subprocess
-import tempfile
 import threading
 import time
 import webbrowser
@@ -30,6 +26,7 @@ from paperreader.core.errors import PaperreaderError, StoreError
 from paperreader.core.library import Library
 from paperreader.core.models import Hit, Note, Paper, SearchResult, UserData
 from paperreader.core.text import strip_controls
+from paperreader.editor import EditorError, edit_text
 from paperreader.ui.jobs import Job, catch_up_job, fetch_arxiv_job, fetch_hf_job, import_job
 from paperreader.ui.screens.modals import (
     ArxivScreen,
@@ -520,11 +517,8 @@ class MainScreen(Screen[None]):
 
     def action_escape(self) -> None:
         focused = self.focused
-        if focused is self.search_input:
-            if self.search_input.value:
-                self.search_input.value = ""
-            else:
-                self.focus_now(self.paper_list)
+        if focused is self.search_input:  # (Esc typed there is handled by the input itself)
+            self.focus_now(self.paper_list)  # back to the list, the query kept
             return
         if focused is not self.paper_list:
             self._show_detail_only(False)
@@ -651,45 +645,24 @@ class MainScreen(Screen[None]):
         if pid is None or user is None:
             return
         base = user.note
-        command = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
-        fd, name = tempfile.mkstemp(prefix="paperreader-note-", suffix=".md")
-        path = Path(name)
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(base.text if base else "")
-            try:
-                with self.app.suspend():
-                    code = subprocess.call([*shlex.split(command), str(path)])
-            except SuspendNotSupported:
-                self.say("This terminal cannot run an editor; use n.", severity="warning")
-                return
-            except OSError as exc:
-                self.say(f"Cannot run {command!r}: {exc.strerror or exc}", severity="error")
-                return
-            if code != 0:
-                self.say(
-                    f"{command} exited with {code}; the note is unchanged.", severity="warning"
-                )
-                return
-            text = path.read_text(encoding="utf-8", errors="replace")
+            text = edit_text(base.text if base else "", around=self.app.suspend)
+        except SuspendNotSupported:
+            self.say("This terminal cannot run an editor; use n.", severity="warning")
+            return
+        except EditorError as exc:
+            self.say(str(exc), severity="error")
+            return
         finally:
-            path.unlink(missing_ok=True)
-        self.refresh(layout=True)
+            self.refresh(layout=True)
         self._save_note(pid, base, text)
-
-    def _links(self, paper: Paper) -> dict[str, str]:
-        links = dict(paper.links)
-        if paper.arxiv_id:
-            links.setdefault("abstract", f"https://arxiv.org/abs/{paper.arxiv_id}")
-            links.setdefault("pdf", f"https://arxiv.org/pdf/{paper.arxiv_id}")
-        return links
 
     def action_open_link(self) -> None:
         pid = self._target()
         paper = self._paper(pid) if pid else None
         if paper is None:
             return
-        links = self._links(paper)
+        links = paper.all_links()
         if not links:
             self.say("This paper has no link.", severity="warning", timeout=3)
             return
@@ -709,7 +682,7 @@ class MainScreen(Screen[None]):
         paper = self._paper(pid) if pid else None
         if paper is None:
             return
-        links = self._links(paper)
+        links = paper.all_links()
         choices = []
         if links:
             kind, url = next(iter(links.items()))

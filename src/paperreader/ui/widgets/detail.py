@@ -125,7 +125,7 @@ class DetailPane(VerticalScroll, can_focus=True):
             state=user.state,
             bookmarked=user.bookmarked,
             tags=user.tags,
-            links=paper.links,
+            links=paper.all_links(),
         )
         if paper.venue:
             meta.append("\n")

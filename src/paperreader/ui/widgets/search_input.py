@@ -1,4 +1,5 @@
-"""The search bar's input: Enter hands the focus to the list before any key typed after it."""
+"""The search bar's input: Enter and Esc hand the focus to the list before any key typed after
+them."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from textual.widgets import Input
 
 
 class SearchInput(Input):
-    """Keys typed ahead of an Enter (`lora⏎jb`) reach the list, not the query.
+    """Keys typed ahead of an Enter or Esc (`lora⏎jb`) reach the list, not the query.
 
     The app routes each key to the widget focused when it reads the key, so `j` and `b` can
     already be queued here when Enter is handled. Enter moves the focus at once, and keys that
@@ -37,5 +38,12 @@ class SearchInput(Input):
             event.stop()
             event.prevent_default()
             await self.action_submit()
+            return
+        if event.key == "escape":
+            # Back to the list, the query and its results kept (Esc on the list clears them);
+            # here for the same reason as Enter: `/lora⎋j` moves the list, never types a `j`.
+            event.stop()
+            event.prevent_default()
+            self.screen.focus_next()
             return
         await super()._on_key(event)

@@ -8,17 +8,13 @@ paperreader fetch arxiv-id ID [ID ...]
 from __future__ import annotations
 
 import argparse
-import sys
 from datetime import date
 from typing import Any
 
+from paperreader.cli.common import open_library, say
 from paperreader.core import fetch
 from paperreader.core.errors import PaperreaderError
 from paperreader.core.models import Paper, normalise_arxiv_id
-
-
-def _say(message: str) -> None:
-    print(f"paperreader: {message}", file=sys.stderr)
 
 
 def _iso_date(text: str) -> date:
@@ -65,8 +61,6 @@ def add_fetch_parser(
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
-    from paperreader.cli import open_library
-
     library = open_library(args)
     try:
         return run_fetch(args, library)
@@ -77,9 +71,9 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
 
 def _progress(label: str) -> Any:
-    from paperreader.progress import StderrProgress
+    from paperreader.cli.progress import CliProgress
 
-    return StderrProgress(label)
+    return CliProgress(label)
 
 
 def run_fetch(args: argparse.Namespace, library: Any) -> int:
@@ -100,17 +94,17 @@ def run_fetch(args: argparse.Namespace, library: Any) -> int:
             missing = [i for i in args.ids if normalise_arxiv_id(i) not in found]
             empty = "arXiv knows none of these ids"
         else:
-            _say(f"unknown source {source!r}")
+            say(f"unknown source {source!r}")
             return 2
     except PaperreaderError as exc:
         progress.done()
-        _say(str(exc))
+        say(str(exc))
         return 1
     progress.done()
     for raw in missing:
-        _say(f"not found on arXiv: {raw}")
+        say(f"not found on arXiv: {raw}")
     if not papers:
-        _say(empty)
+        say(empty)
         return 1
     return _add(library, papers, missing)
 
@@ -121,7 +115,7 @@ def _add(library: Any, papers: list[Paper], missing: list[str]) -> int:
         report = library.add_papers(papers, progress=progress)
     except PaperreaderError as exc:
         progress.done()
-        _say(str(exc))
+        say(str(exc))
         return 1
     progress.done()
     print(f"fetched {len(papers)}: {report.summary()}")

@@ -1,0 +1,279 @@
+"""The commands of the command line, one `cmd_*` function each (the parser is in __init__)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from paperreader.cli.common import hit_json, hit_line, open_library, print_json, say
+from paperreader.cli.progress import CliProgress
+from paperreader.config import library_dir
+from paperreader.core.errors import PaperreaderError
+from paperreader.editor import edit_text
+
+if TYPE_CHECKING:
+    from paperreader.core.library import Library
+
+
+def cmd_tui(args: argparse.Namespace) -> int:
+    from paperreader.ui.app import run_tui  # Textual loads only for the reader
+
+    return run_tui(library_dir(args.library))
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    library = open_library(args)
+    options: dict[str, Any] = {}
+    if args.category:
+        options["categories"] = args.category
+    if args.since:
+        options["since"] = date.fromisoformat(args.since)
+    failed = 0
+    for path in args.paths:
+        progress = CliProgress(f"importing {path}")
+        try:
+            report = library.import_path(
+                Path(path), args.format, progress=progress, index=False, **options
+            )
+        except PaperreaderError as exc:
+            progress.done()
+            say(str(exc))
+            failed += 1
+            continue
+        progress.done()
+        print(f"{path}: {report.summary()}")
+        for problem in report.problems:
+            print(f"  skipped {problem}")
+        if report.skipped > len(report.problems):
+            print(f"  ... and {report.skipped - len(report.problems)} more skipped")
+    _index_imported(library, wait=args.wait)
+    return 1 if failed else 0
+
+
+# An import leaving more papers than this to index returns at once and indexes them in a
+# background process (records are written ~7x faster than Whoosh indexes them).
+BACKGROUND_INDEX_FROM = 5000
+
+
+def _index_imported(library: Library, *, wait: bool) -> None:
+    pending = library.unindexed_count()
+    if not pending:
+        return
+    if wait or pending < BACKGROUND_INDEX_FROM:
+        progress = CliProgress("indexing")
+        library.catch_up(progress, wait=True)
+        progress.done()
+        return
+    _start_background_index(library.root)
+    say(
+        f"{pending:,} papers are in the library and listed now; they become searchable as a "
+        "background process indexes them (`paperreader index` waits for it)"
+    )
+
+
+def _start_background_index(root: Path) -> None:
+    with open(root / "index-catch-up.log", "ab") as log:
+        subprocess.Popen(
+            [sys.executable, "-m", "paperreader", "index", "--library", str(root), "--quiet"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            start_new_session=True,  # outlives this command and the terminal's Ctrl-C
+            close_fds=True,
+        )
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    library = open_library(args)
+    pending = library.unindexed_count()
+    if not pending:
+        if not args.quiet:
+            print("every paper is in the search index")
+        return 0
+    progress = None if args.quiet else CliProgress(f"indexing {pending:,} papers")
+    library.catch_up(progress, wait=True)  # waits for a background indexer first, if any
+    if progress:
+        progress.done()
+    left = library.unindexed_count()  # another indexer may have done them meanwhile
+    if not args.quiet:
+        print(f"indexed {pending - left:,} papers" + (f"; {left:,} still to do" if left else ""))
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    library = open_library(args)
+    result = library.search(args.query, limit=args.limit, sort=args.sort, view=args.view)
+    papers = library.get_many([h.id for h in result.hits])
+    if args.json:
+        print_json(
+            {
+                "query": result.query,
+                "total": result.total,
+                "suggestion": result.suggestion,
+                "corrected": result.corrected,
+                "elapsed_ms": round(result.elapsed_ms, 2),
+                "hits": [hit_json(h, papers.get(h.id), result, library) for h in result.hits],
+            }
+        )
+        return 0
+    if result.suggestion:
+        say(f'showing results for "{result.suggestion}" (you typed "{result.query}")')
+    for hit in result.hits:
+        print(hit_line(hit))
+    say(f"{result.total} found in {result.elapsed_ms:.0f} ms")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    library = open_library(args)
+    paper = library.get(args.id)
+    user = library.user(paper.id)
+    if args.json:
+        data = paper.to_dict()
+        data["links"] = paper.all_links()
+        data["user"] = {
+            "bookmarked": user.bookmarked,
+            "state": user.state.value,
+            "tags": user.tags,
+            "note": user.note.text if user.note else None,
+        }
+        print_json(data)
+        return 0
+    print(paper.title)
+    print(", ".join(paper.authors) or "(authors unknown)")
+    facts = [f"id {paper.id}", paper.published.isoformat() if paper.published else "no date"]
+    facts.append(user.state.value + (", bookmarked" if user.bookmarked else ""))
+    if user.tags:
+        facts.append("tags: " + ", ".join(user.tags))
+    print(" · ".join(facts))
+    for kind, url in paper.all_links().items():
+        print(f"{kind}: {url}")
+    print()
+    print(paper.abstract or "(no abstract)")
+    if user.note and user.note.text.strip():
+        print("\n--- note ---")
+        print(user.note.text)
+    return 0
+
+
+def cmd_similar(args: argparse.Namespace) -> int:
+    library = open_library(args)
+    hits = library.similar(args.id, limit=args.limit)
+    if args.json:
+        papers = library.get_many([h.id for h in hits])
+        print_json([hit_json(h, papers.get(h.id), None, library) for h in hits])
+    else:
+        for hit in hits:
+            print(hit_line(hit))
+    return 0
+
+
+def cmd_bookmark(args: argparse.Namespace) -> int:
+    library = open_library(args)
+    user = library.set_bookmark(args.id, not args.remove)
+    print(f"{user.paper_id}: {'bookmarked' if user.bookmarked else 'bookmark removed'}")
+    return 0
+
+
+def cmd_bookmarks(args: argparse.Namespace) -> int:
+    library = open_library(args)
+    result = library.search("", view="bookmarked", limit=10**9, sort="newest")
+    if args.json:
+        papers = library.get_many([h.id for h in result.hits])
+        print_json([hit_json(h, papers.get(h.id), None, library) for h in result.hits])
+    else:
+        for hit in result.hits:
+            print(hit_line(hit))
+    return 0
+
+
+def cmd_note(args: argparse.Namespace) -> int:
+    library = open_library(args)
+    paper = library.get(args.id)
+    if args.set is not None:
+        library.set_note(paper.id, args.set)
+    elif args.append is not None:
+        library.append_note(paper.id, args.append)
+    elif args.edit:
+        base = library.user(paper.id).note
+        edited = edit_text(base.text if base else "")  # EditorError: one line, exit 1
+        if edited != (base.text if base else ""):
+            library.set_note(paper.id, edited, base=base)
+            print(f"{paper.id}: note saved")
+        else:
+            print(f"{paper.id}: note unchanged")
+        return 0
+    else:
+        note = library.user(paper.id).note
+        if note and note.text:
+            print(note.text)
+        return 0
+    print(f"{paper.id}: note saved")
+    return 0
+
+
+def cmd_tag(args: argparse.Namespace) -> int:
+    library = open_library(args)
+    if args.remove:
+        user = library.remove_tags(args.id, args.tags)
+    else:
+        user = library.add_tags(args.id, args.tags)
+    print(f"{user.paper_id}: tags {', '.join(user.tags) or '(none)'}")
+    return 0
+
+
+def cmd_mark(args: argparse.Namespace) -> int:
+    library = open_library(args)
+    user = library.set_state(args.id, args.state)
+    print(f"{user.paper_id}: {user.state.value}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from paperreader.core.exporters import export
+
+    library = open_library(args)
+    papers = library.select(query=args.query or "", bookmarked=args.bookmarked, tag=args.tag)
+    users = library.users()
+    if args.output:
+        out_path = Path(args.output)
+        tmp = out_path.with_name(f".{out_path.name}.partial")
+        with open(tmp, "w", encoding="utf-8") as out:
+            count = export(args.format, papers, out, user=users.get)
+        os.replace(tmp, out_path)
+        say(f"exported {count} papers to {out_path}")
+    else:
+        export(args.format, papers, sys.stdout, user=users.get)
+    return 0
+
+
+def cmd_reindex(args: argparse.Namespace) -> int:
+    library = open_library(args)
+    progress = CliProgress("reindexing")
+    count = library.reindex(progress)
+    progress.done()
+    print(f"indexed {count} papers")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    library = open_library(args)
+    if args.backups:
+        for name in library.backups():
+            print(name)
+        return 0
+    if args.restore:
+        restored = library.restore_backup(args.restore)
+        print(f"restored {restored} papers' data from backup {args.restore}")
+        return 0
+    problems = library.check()
+    for problem in problems:
+        print(problem)
+    if not problems:
+        print(f"ok: {library.count()} papers, {len(library.users())} with your data, index in step")
+    return 1 if problems else 0

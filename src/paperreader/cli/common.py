@@ -1,0 +1,66 @@
+"""What every command shares: opening the library and writing output (stdout) or messages
+(stderr, one line each)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import TYPE_CHECKING, Any
+
+from paperreader.cli.progress import CliProgress
+from paperreader.config import library_dir
+from paperreader.core.models import Hit, Paper, SearchResult
+
+if TYPE_CHECKING:  # keep start-up imports light
+    from paperreader.core.library import Library
+
+
+def say(message: str) -> None:
+    """One line on stderr, prefixed with the program's name."""
+    print(f"paperreader: {message}", file=sys.stderr)
+
+
+def open_library(args: argparse.Namespace) -> Library:
+    from paperreader.core.library import Library
+
+    progress = CliProgress("indexing")
+    library = Library(library_dir(args.library), on_message=say, progress=progress)
+    progress.done()
+    return library
+
+
+def print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, ensure_ascii=False, indent=2, default=str)
+    sys.stdout.write("\n")
+
+
+def hit_json(
+    hit: Hit, paper: Paper | None, result: SearchResult | None, library: Library
+) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": hit.id,
+        "title": hit.title,
+        "authors": paper.authors if paper else ([hit.first_author] if hit.first_author else []),
+        "date": hit.published.isoformat() if hit.published else None,
+        "score": round(hit.score, 4),
+        "bookmarked": hit.bookmarked,
+        "state": hit.state.value,
+        "has_note": hit.has_note,
+        "tags": hit.tags,
+    }
+    if result is not None and paper is not None:
+        out["matches"] = {
+            field: [{"start": s, "end": e, "text": text[s:e]} for s, e in spans]
+            for field, spans in library.matches(paper, result).items()
+            for text in [getattr(paper, field)]
+        }
+    return out
+
+
+def hit_line(hit: Hit) -> str:
+    marks = ("*" if hit.bookmarked else " ") + ("n" if hit.has_note else " ")
+    when = hit.published.isoformat() if hit.published else "----------"
+    author = f" — {hit.first_author}" if hit.first_author else ""
+    tags = f"  [{', '.join(hit.tags)}]" if hit.tags else ""
+    return f"{marks} {when}  {hit.id:<24} {hit.title}{author}{tags}"
