@@ -54,6 +54,7 @@ def test_detail_with_a_note(snap_compare, library):
     library.set_tags(first.id, ["serving", "lora"])
     library.set_bookmark(first.id)
     library.set_state(first.id, "reading")
+    library.flush()  # the saves' index updates are made in the background
 
     async def open_detail(pilot) -> None:
         await settle(pilot)

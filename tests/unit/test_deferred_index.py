@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from filelock import FileLock
-
 from paperreader.cli import main
-from paperreader.core import library as library_module
 from paperreader.core.library import Library
 from paperreader.core.models import Paper
+from paperreader.core.search import indexer as indexer_module
+from paperreader.core.search.lease import Lease
 
 
 def papers(count: int, word: str = "zyxwordstone") -> list[Paper]:
@@ -40,28 +39,21 @@ def test_an_indexed_import_leaves_nothing_unindexed(library: Library) -> None:
     assert library.search("zyxwordstone").total == 5
 
 
-def test_reopening_catches_up_a_few_and_leaves_many_for_later(
-    library_path: Path, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+def test_reopening_only_reads_and_the_indexer_catches_up(library_path: Path) -> None:
     with Library(library_path) as lib:
         lib.add_papers(papers(10), index=False)
-    with Library(library_path) as lib:  # an import cut short: indexed at open
-        assert lib.unindexed_count() == 0
+    with Library(library_path) as lib:  # an import cut short: opening does not index it
+        assert lib.unindexed_count() == 10
+        assert lib.indexer.rebuild_reason() is None  # queued papers are not "out of step"
+        assert "10 papers are not searchable yet" in lib.index_status()
+        assert lib.search("zyxwordstone").total == 0
+        assert lib.run_indexer() == 10
         assert lib.search("zyxwordstone").total == 10
-        lib.add_papers(papers(20, "qqvmarbles"), index=False)
-    monkeypatch.setattr(library_module, "CATCH_UP_AT_OPEN", 5)
-    messages: list[str] = []
-    with Library(library_path, on_message=messages.append) as lib:
-        # Many left: not a reason to rebuild ("out of step"), and open does not wait for them.
-        assert not messages
-        assert lib.unindexed_count() == 20
-        assert lib.search("qqvmarbles").total == 0
-        lib.catch_up()
-        assert lib.search("qqvmarbles", limit=50).total == 20
+        assert lib.index_status() is None
 
 
 def test_a_stopped_catch_up_resumes_where_it_stopped(library: Library, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(library_module, "CATCH_UP_BATCH", 10)
+    monkeypatch.setattr(indexer_module, "CATCH_UP_BATCH", 10)
     library.add_papers(papers(25), index=False)
     batches = []
     library.catch_up(progress=lambda d, t: batches.append(d), should_stop=lambda: len(batches) >= 1)
@@ -73,9 +65,14 @@ def test_a_stopped_catch_up_resumes_where_it_stopped(library: Library, monkeypat
 
 def test_one_process_catches_up_at_a_time(library: Library, library_path: Path) -> None:
     library.add_papers(papers(3), index=False)
-    with FileLock(str(library_path / "index-catch-up.lock")):  # another process at it
+    other = Lease(library_path)  # another process is the indexer
+    assert other.try_acquire("catch-up")
+    try:
         assert library.catch_up() == 0
         assert library.unindexed_count() == 3
+        assert "3 papers are not searchable yet" in library.index_status()
+    finally:
+        other.release()
     assert library.catch_up() == 3
 
 
@@ -109,12 +106,14 @@ def test_cli_import_hands_large_imports_to_a_background_indexer(  # type: ignore
 
     started: list[Path] = []
     monkeypatch.setattr(cli, "BACKGROUND_INDEX_FROM", 10)
-    monkeypatch.setattr(library_module, "CATCH_UP_AT_OPEN", 5)
-    monkeypatch.setattr(cli, "_start_background_index", started.append)
+    monkeypatch.setattr(
+        indexer_module.Indexer, "start_background", lambda self: started.append(self.root) or True
+    )
     source = _write_jsonl(tmp_path / "many.jsonl", papers(12))
     assert main(["import", str(source), "--library", str(library_path)]) == 0
     err = capsys.readouterr().err
-    assert started == [library_path] and "12 papers are in the library" in err
+    assert started and set(started) == {library_path} and "12 papers are in the library" in err
+    assert "12 papers are not searchable yet" in err  # the one status line
     with Library(library_path) as lib:
         assert lib.unindexed_count() == 12 and lib.search("zyxwordstone").total == 0
     # `paperreader index` does the work (here: the background process never ran).
@@ -129,11 +128,10 @@ def test_cli_import_hands_large_imports_to_a_background_indexer(  # type: ignore
 def test_the_background_indexer_is_a_real_process(library_path: Path, tmp_path: Path) -> None:
     import time
 
-    import paperreader.cli.commands as cli
-
     with Library(library_path) as lib:
         lib.add_papers(papers(8), index=False)
-    cli._start_background_index(library_path)
+        assert lib.start_indexer()
+        assert not lib.start_indexer() or lib.indexer.holder() is None  # never a second one
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         with Library(library_path, seed=False) as lib:
@@ -141,7 +139,11 @@ def test_the_background_indexer_is_a_real_process(library_path: Path, tmp_path: 
                 break
         time.sleep(0.2)
     else:
-        raise AssertionError((library_path / "index-catch-up.log").read_text())
+        raise AssertionError((library_path / indexer_module.LOG_FILE).read_text())
+    deadline = time.monotonic() + 10  # it leaves once done
+    while Lease(library_path).holder() is not None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert Lease(library_path).holder() is None
 
 
 def test_a_save_made_during_a_rebuild_reaches_the_new_index(library: Library, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -168,11 +170,10 @@ def test_a_save_made_during_a_rebuild_reaches_the_new_index(library: Library, mo
 
 
 def test_a_backlog_of_most_of_the_library_is_one_rebuild(library: Library, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(library_module, "PARALLEL_CATCH_UP_FROM", 50)
-    monkeypatch.setattr(library_module.threading, "active_count", lambda: 1)
+    monkeypatch.setattr(indexer_module, "PARALLEL_CATCH_UP_FROM", 50)
     rebuilds: list[int] = []
-    real = library.reindex
-    monkeypatch.setattr(library, "reindex", lambda progress=None: rebuilds.append(1) or real())
+    real = library.indexer._rebuild
+    monkeypatch.setattr(library.indexer, "_rebuild", lambda *a: rebuilds.append(1) or real(*a))
     library.add_papers(papers(20), index=False)
     library.catch_up()  # 20 of 118: batches
     assert not rebuilds
@@ -197,7 +198,8 @@ def test_a_large_rebuild_commits_in_chunks_and_keeps_every_paper(  # type: ignor
 
     monkeypatch.setattr(writer, "REBUILD_CHUNK", 60)
     monkeypatch.setattr(writer, "PARALLEL_REBUILD_FROM", 50)
-    monkeypatch.setattr(writer.threading, "active_count", lambda: 1)  # two processes
+    monkeypatch.setattr(writer, "QUIET_THREADS", ())  # (checked below: two processes)
+    monkeypatch.setattr(writer.threading, "enumerate", lambda: [type("T", (), {"name": "main"})])
     library.add_papers(papers(150, "qqosprey"), index=False)
     total = library.count()
     assert library.reindex() == total

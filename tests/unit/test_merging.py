@@ -33,7 +33,7 @@ def test_saves_merge_only_small_segments_and_drop_emptied_ones(
         for on in (True, False):
             for paper_id in picked:
                 library.set_bookmark(paper_id, on)
-            library.index.flush()
+            library.flush()
     now = segments(library)
     assert big <= set(now)  # never rewritten (their bookmarked papers are marked deleted)
     assert all(live for _, live in now.values()), now  # an emptied segment is dropped

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from importlib import resources
 from pathlib import Path
-
-from filelock import FileLock, Timeout
 
 from paperreader.core import importers
 from paperreader.core.errors import QueryError, StoreError, UnknownPaper
@@ -26,7 +25,8 @@ from paperreader.core.models import (
     normalise_arxiv_id,
 )
 from paperreader.core.records import Records, merge
-from paperreader.core.search import IndexDamaged, SearchIndex
+from paperreader.core.search import SearchIndex
+from paperreader.core.search.indexer import Indexer
 from paperreader.core.store import Store, normalise_tags, now
 from paperreader.core.text import bound_fields
 
@@ -35,11 +35,7 @@ SAMPLE_FILE = "hf-daily-papers.txt"
 # The sample page shows "Mar 11" without a year; it was shipped in 2026.
 SAMPLE_REFERENCE_DATE = date(2026, 11, 26)
 BATCH = 2000
-# Papers an import left unindexed: up to this many are indexed when the library opens (an
-# import cut short; a second or two), more are left to catch_up() in the background.
-CATCH_UP_AT_OPEN = 500
-CATCH_UP_BATCH = 1000  # papers per index commit while catching up (~4 s of Whoosh)
-PARALLEL_CATCH_UP_FROM = 5000
+OVERLAY_AT_MOST = 200  # hand edits found at open that searches here show before they are indexed
 MAX_PROBLEMS = 10
 MAX_QUERY = 1000
 VIEWS = {
@@ -80,6 +76,9 @@ class Library:
         on_message: Callable[[str], None] | None = None,
         progress: Progress | None = None,
     ) -> None:
+        """Open a library folder. Opening reads; it never rebuilds or writes the index (that
+        is the indexer's job: `run_indexer`, or `start_indexer` for a background process).
+        A new folder is seeded with the sample, and its index built here."""
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self._say = on_message or (lambda _msg: None)
@@ -90,26 +89,17 @@ class Library:
         self._count: int | None = None
         self._users_lock = threading.Lock()
         self.store_problems: list[str] = []
+        self.indexer = Indexer(self.root, self.records, self.store, self.index, self.users)
         fresh = self.records.count() == 0 and not self.records.get_meta("seeded")
-        why = self.index.open()
-        if why is None and self.records.get_meta("index_pending"):
-            why = "the search index missed an update"
-        unindexed = self.records.unindexed_count() if why is None else 0
-        # With papers still to index (a large import's), the counts differ by design.
-        if why is None and not unindexed and self.index.doc_count() != self.records.count():
-            why = "the search index is out of step with the library"
-        if why:
-            if not fresh:
-                self._say(f"{why}; rebuilding it (your notes and bookmarks are safe)")
-            self.reindex(progress)
-        else:
-            self.sync_store()
-            if 0 < unindexed <= CATCH_UP_AT_OPEN:  # an import cut short: seconds at most
-                self.catch_up()
+        self.index.open()
         if fresh and seed:
-            self._seed()
+            self._seed(progress)
+        else:
+            with contextlib.suppress(sqlite3.Error, StoreError):  # hand edits: queued
+                self.sync_store()
 
     def close(self) -> None:
+        self.indexer.flush(timeout=15)
         self.index.close()
         self.records.close()
 
@@ -172,18 +162,27 @@ class Library:
         return self.store.get(paper_id)
 
     def _change(self, paper_id: str, change: Callable[[UserData], None]) -> UserData:
+        """The user's change first (durable in the YAML store), then its index update: queued
+        in papers.db and applied by whoever holds the indexer lease. Whatever the index is
+        doing, the change is kept and this returns."""
         paper = self.get(paper_id)
         user = self.store.update(paper.id, change, title=paper.title)
         self.users()[paper.id] = user
-        try:  # committed in the background; every search waits for it
-            self.index.upsert_soon([(paper, user)], on_error=self._index_missed)
-        except IndexDamaged as exc:  # the change is saved; the index is a cache
-            self.records.set_meta("index_pending", "1")
-            self._say(f"saved, but {exc}")
+        self.index.remember(paper, user)  # searches here show it from now on
+        try:
+            with self.records.batch():
+                self.records.mark_unindexed([paper.id], "user")
+                with contextlib.suppress(OSError):  # (a change that emptied the data: no file)
+                    stat = self.store.path_for(paper.id).stat()
+                    self.records.saw_store_file(paper.id, stat.st_mtime_ns, stat.st_size)
+        except sqlite3.Error:  # papers.db busy for 10 s: the store scan at the next open finds it
+            return user
+        self.indexer.save_soon()  # the index update, in the background
         return user
 
-    def _index_missed(self, _exc: BaseException) -> None:
-        self.records.set_meta("index_pending", "1")  # the next start rebuilds the index
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until the saves made here are applied to the index (or left to its holder)."""
+        return self.indexer.flush(timeout)
 
     def set_bookmark(self, paper_id: str, on: bool = True) -> UserData:
         return self._change(paper_id, lambda u: setattr(u, "bookmarked", on))
@@ -268,6 +267,9 @@ class Library:
             raise QueryError(f"the query is {len(query)} characters long; at most {MAX_QUERY}")
         # Lone surrogates (from a broken paste or terminal) cannot be index terms: drop them.
         query = query.encode("utf-8", "ignore").decode("utf-8")
+        if self.index.local:  # forget the saves made here that an indexer has applied since
+            with contextlib.suppress(sqlite3.Error):
+                self.index.local.keep_only(self.records.queued(list(self.index.local.docs)))
         if not query.strip() and not view_filter(view) and sort in ("relevance", "newest"):
             return self._newest(offset, limit)
         return self.index.search(
@@ -291,7 +293,6 @@ class Library:
         """The whole library newest first, a page at a time, from SQLite (the start-up screen
         and scrolling it); markers come from the user's data, as current as the index's."""
         started = time.perf_counter()
-        self.index.flush()  # a failed background save surfaces here as it would in a search
         users = self.users()
         # Page 0 starts a listing: count afresh (another instance may have imported). Later
         # pages page through that listing (a count is ~40 ms at 1,000,000 papers).
@@ -384,24 +385,37 @@ class Library:
                         report.updated += 1
                 self.records.mark_unindexed(changed)
             self._count = None
-            if changed and index:
-                self._index_papers(list(changed.values()))
             seen += len(chunk)
             if progress:
                 progress(seen, None)
+        if index and self.records.unindexed_count():
+            self.run_indexer()
         return report
 
-    def _index_papers(self, papers: list[Paper], ids: list[str] | None = None) -> None:
-        """Index `papers`, then clear their unindexed marks (or those of `ids`, which may
-        name papers gone since they were marked: nothing to index for those)."""
-        users = self.users()
-        self.index.upsert((p, users.get(p.id)) for p in papers)
-        with self.records.batch():
-            self.records.mark_indexed(ids if ids is not None else [p.id for p in papers])
-
     def unindexed_count(self) -> int:
-        """Papers in the library that searches do not find yet (see catch_up)."""
+        """Papers in the library that searches do not find yet (see run_indexer)."""
         return self.records.unindexed_count()
+
+    def index_status(self) -> str | None:
+        """One line while papers are not searchable yet (a rebuild or catch-up runs), else None."""
+        with contextlib.suppress(sqlite3.Error):
+            return self.indexer.status_line()
+        return None
+
+    def run_indexer(
+        self,
+        progress: Progress | None = None,
+        should_stop: Callable[[], bool] | None = None,
+        *,
+        wait: bool = True,
+        on_wait: Callable[[object], None] | None = None,
+        rebuild: bool = False,
+    ) -> int:
+        """Be the library's indexer (see Indexer.run): rebuild if needed, index what is queued.
+        With `wait`, a running indexer (here or in another process) is waited for instead."""
+        return self.indexer.run(
+            progress, wait=wait, should_stop=should_stop, on_wait=on_wait, force_rebuild=rebuild
+        )
 
     def catch_up(
         self,
@@ -410,44 +424,29 @@ class Library:
         *,
         wait: bool = False,
     ) -> int:
-        """Index the papers an import left unindexed, one commit per CATCH_UP_BATCH papers
-        (between commits a save's index update gets its turn). Resumable: a stop or a crash
-        leaves the rest marked. Only one process catches up at a time: without `wait` this
-        returns 0 at once when another one is at it. Returns the papers indexed here."""
-        lock = FileLock(str(self.root / "index-catch-up.lock"))
-        try:
-            lock.acquire(timeout=-1 if wait else 0)
-        except Timeout:
-            return 0
-        try:
-            total = self.records.unindexed_count()
-            if (
-                total >= PARALLEL_CATCH_UP_FROM
-                and 2 * total >= self.records.count()
-                and threading.active_count() == 1
-            ):
-                # Most of the library is new: one rebuild in two processes (~2.5x the rate of
-                # batches, see SearchIndex.rebuild); only where no other thread runs.
-                self.reindex(progress)
-                return total
-            done = 0
-            while not (should_stop and should_stop()):
-                ids = self.records.unindexed(CATCH_UP_BATCH)
-                if not ids:
-                    break
-                self._index_papers(list(self.records.get_many(ids).values()), ids)
-                done += len(ids)
-                if progress:
-                    progress(done, total)
-            return done
-        finally:
-            lock.release()
+        """Index what is queued; without `wait`, returns 0 at once when another indexer runs."""
+        return self.run_indexer(progress, should_stop, wait=wait)
 
-    def _seed(self) -> None:
+    def needs_indexing(self) -> bool:
+        """Whether the index waits for work: queued papers, or a rebuild (missing, damaged)."""
+        try:
+            return bool(self.records.unindexed_count() or self.indexer.rebuild_reason())
+        except sqlite3.Error:
+            return False
+
+    def start_indexer(self) -> bool:
+        """Start a background indexer process if work waits and none runs (never a second)."""
+        return self.needs_indexing() and self.indexer.start_background()
+
+    def _seed(self, progress: Progress | None = None) -> None:
         path = sample_path()
         if path.exists():
-            self.add_papers(importers.read_records(path, "hfpage", reference=SAMPLE_REFERENCE_DATE))
+            self.add_papers(
+                importers.read_records(path, "hfpage", reference=SAMPLE_REFERENCE_DATE),
+                index=False,
+            )
         self.records.set_meta("seeded", "1")
+        self.run_indexer(progress)
 
     # -- export ----------------------------------------------------------------------------------
     def select(
@@ -472,32 +471,19 @@ class Library:
             yield from (found[i] for i in chunk if i in found)
 
     # -- maintenance -----------------------------------------------------------------------------
-    def reindex(self, progress: Progress | None = None) -> int:
-        total = self.records.count()
-        started = self.store.latest_change()
-        users = self.users()
-        self.records.set_meta("index_pending", "1")
-        count = self.index.rebuild(
-            ((p, users.get(p.id)) for p in self.records.iter_all()),
-            progress=(lambda n: progress(n, total)) if progress else None,
-        )
-        # A save made while the new index was built may have gone to the old one.
-        late = []
-        for path in self.store.changed_since(started):
-            with contextlib.suppress(StoreError):  # a broken file is reported by the scan
-                if data := self.store.read_file(path):
-                    late.append(data)
-        if late:
-            found = self.records.get_many([u.paper_id for u in late])
-            by_id = {u.paper_id: u for u in late}
-            self.index.upsert((p, by_id[p.id]) for p in found.values())
-        self.records.set_meta("index_pending", "")
-        self.records.clear_unindexed()
-        self.records.set_meta("store_synced", str(self.store.latest_change()))
-        return count
+    def reindex(
+        self, progress: Progress | None = None, on_wait: Callable[[object], None] | None = None
+    ) -> int:
+        """Rebuild the search index from the records and the store, as the one indexer. If
+        another process is rebuilding already, wait for its rebuild instead of doing a second."""
+        holder = self.indexer.holder()
+        again = holder is None or holder.job != "rebuild"
+        self.run_indexer(progress, rebuild=again, on_wait=on_wait)
+        return self.index.doc_count()
 
     def sync_store(self) -> int:
-        """Bring hand edits of the YAML (or another instance's saves) into the index."""
+        """Bring hand edits of the YAML (or another instance's saves) into this library's view
+        of the user's data, and queue their index updates (the indexer applies them)."""
         stamp = float(self.records.get_meta("store_synced") or 0)
         changed = self.store.changed_since(stamp)
         if not changed and stamp:
@@ -507,13 +493,35 @@ class Library:
             previous = self._users or {}
             self._users = found
             self.store_problems = [str(p) for p in problems]
-        stale = {u.paper_id for u in found.values()} ^ set(previous) if previous else set(found)
-        stale |= {uid for uid, u in found.items() if previous.get(uid) != u}
-        papers = self.records.get_many(sorted(stale))
-        if papers:
-            self.index.upsert((p, found.get(p.id)) for p in papers.values())
-        self.records.set_meta("store_synced", str(self.store.latest_change()))
-        return len(papers)
+        if previous:  # this process knew the data: what differs, files gone included
+            stale = set(found) ^ set(previous)
+            stale |= {uid for uid, u in found.items() if previous.get(uid) != u}
+        elif stamp:  # the files changed since the last sync
+            stale = set()
+            for path in changed:
+                with contextlib.suppress(StoreError, OSError):
+                    if data := self.store.read_file(path):
+                        stale.add(data.paper_id)
+        else:  # never synced: every paper with data
+            stale = set(found)
+        known = self.records.get_many(sorted(stale))
+        # paperreader's own saves (here or in another process) queued themselves; the rest
+        # are hand edits, which the index learns of here
+        edited = [p for p in known.values() if not self._saved_by_us(p.id)]
+        if len(edited) <= OVERLAY_AT_MOST:  # searches here show them before the indexer runs
+            for paper in edited:
+                self.index.remember(paper, found.get(paper.id))
+        with self.records.batch():
+            self.records.mark_unindexed([p.id for p in edited], "user")
+            self.records.set_meta("store_synced", str(self.store.latest_change()))
+        return len(known)
+
+    def _saved_by_us(self, paper_id: str) -> bool:
+        try:
+            stat = self.store.path_for(paper_id).stat()
+        except OSError:
+            return False  # the file was removed: by hand
+        return self.records.store_file_seen(paper_id, stat.st_mtime_ns, stat.st_size)
 
     def backup(self, reason: str) -> Path:
         """Copy the store to `<lib>/backups/` before a destructive step (last 10 kept)."""
@@ -529,7 +537,8 @@ class Library:
         self.users()  # know the papers that had data, so the ones the restore drops re-index
         restored = self.store.restore(name)
         self.records.set_meta("store_synced", "")
-        self.sync_store()
+        if self.sync_store():
+            self.indexer.save_soon()  # the user's own change: applied like a save
         return restored
 
     def check(self) -> list[str]:

@@ -32,6 +32,12 @@ CREATE INDEX IF NOT EXISTS papers_title ON papers (title_key);
 CREATE INDEX IF NOT EXISTS papers_published ON papers (published, id);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS unindexed (id TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS store_seen (id TEXT PRIMARY KEY, mtime_ns INTEGER, size INTEGER);
+CREATE TABLE IF NOT EXISTS index_queue (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL DEFAULT 'record'
+);
 """
 
 # Every MARK_EVERY-th paper's sort key in the newest-first listing (see Records.mark_newest).
@@ -94,6 +100,11 @@ class Records:
         self._counted: tuple[tuple[int, int, int], int] | None = None
         self._marking = threading.Lock()  # held by the one background mark_newest
         self.db.executescript(SCHEMA)
+        # Libraries from before the queue kept import marks in `unindexed`: carry them over.
+        if self.db.execute("SELECT 1 FROM unindexed LIMIT 1").fetchone():
+            with self.batch():
+                self.db.execute("INSERT OR IGNORE INTO index_queue (id) SELECT id FROM unindexed")
+                self.db.execute("DELETE FROM unindexed")
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -321,22 +332,93 @@ class Records:
     def ids(self) -> Iterable[str]:
         return (row[0] for row in self.db.execute("SELECT id FROM papers"))
 
-    # Papers written here but not yet into the search index: marked in the same transaction
-    # as the records, cleared once an index commit holds them (see Library.catch_up).
-    def mark_unindexed(self, ids: Iterable[str]) -> None:
-        self.db.executemany("INSERT OR IGNORE INTO unindexed (id) VALUES (?)", ((i,) for i in ids))
+    # The queue of pending index updates: papers whose record (kind "record": an import) or
+    # user data (kind "user": a bookmark, tag, note...) changed and which the search index does
+    # not hold yet. A mark is written in the same transaction as the record (or right after
+    # the YAML save), and cleared by whichever process holds the indexer lease once an index
+    # commit holds the paper. Marking a paper again gives it a new `seq`, so an indexer that
+    # read the old mark clears only that one (`mark_indexed` compares seq).
+    def mark_unindexed(self, ids: Iterable[str], kind: str = "record") -> None:
+        self.db.executemany(
+            "INSERT OR REPLACE INTO index_queue (id, kind) VALUES (?, ?)",
+            ((i, kind) for i in ids),
+        )
 
-    def mark_indexed(self, ids: Iterable[str]) -> None:
-        self.db.executemany("DELETE FROM unindexed WHERE id = ?", ((i,) for i in ids))
+    def mark_indexed(self, marks: Iterable[tuple[int, str]]) -> None:
+        """Clear marks `(seq, id)` that an index commit now holds (newer marks stay)."""
+        self.db.executemany(
+            "DELETE FROM index_queue WHERE id = ? AND seq <= ?", ((i, s) for s, i in marks)
+        )
 
-    def unindexed(self, limit: int) -> list[str]:
-        return [r[0] for r in self.db.execute("SELECT id FROM unindexed LIMIT ?", (limit,))]
+    def pending(self, limit: int, kind: str | None = None) -> list[tuple[int, str]]:
+        """Up to `limit` marks `(seq, id)`, oldest first (user changes before imports)."""
+        if kind is None:
+            rows = self.db.execute(
+                "SELECT seq, id FROM index_queue ORDER BY kind = 'record', seq LIMIT ?", (limit,)
+            )
+        else:
+            rows = self.db.execute(
+                "SELECT seq, id FROM index_queue WHERE kind = ? ORDER BY seq LIMIT ?",
+                (kind, limit),
+            )
+        return [(r[0], r[1]) for r in rows]
 
-    def unindexed_count(self) -> int:
-        return self.db.execute("SELECT count(*) FROM unindexed").fetchone()[0]
+    def pending_after(self, seq: int, limit: int) -> list[tuple[int, str]]:
+        return [
+            (r[0], r[1])
+            for r in self.db.execute(
+                "SELECT seq, id FROM index_queue WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit)
+            )
+        ]
 
-    def clear_unindexed(self) -> None:
-        self.db.execute("DELETE FROM unindexed")
+    # The store files paperreader itself wrote last (mtime, size): the store scan at open
+    # then tells them from hand edits, which it must queue for the index.
+    def saw_store_file(self, paper_id: str, mtime_ns: int, size: int) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO store_seen (id, mtime_ns, size) VALUES (?, ?, ?)",
+            (paper_id, mtime_ns, size),
+        )
+
+    def store_file_seen(self, paper_id: str, mtime_ns: int, size: int) -> bool:
+        row = self.db.execute(
+            "SELECT 1 FROM store_seen WHERE id = ? AND mtime_ns = ? AND size = ?",
+            (paper_id, mtime_ns, size),
+        ).fetchone()
+        return row is not None
+
+    def queued(self, ids: Iterable[str]) -> set[str]:
+        """Which of `ids` still wait in the queue."""
+        wanted = list(ids)
+        found: set[str] = set()
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            found.update(
+                r[0]
+                for r in self.db.execute(f"SELECT id FROM index_queue WHERE id IN ({marks})", chunk)
+            )
+        return found
+
+    def queue_seq(self) -> int:
+        """The newest mark's seq (0 when none was ever made): a rebuild's starting point."""
+        row = self.db.execute(
+            "SELECT seq FROM sqlite_sequence WHERE name = 'index_queue'"
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    def unindexed_count(self, kind: str | None = None) -> int:
+        if kind is None:
+            return self.db.execute("SELECT count(*) FROM index_queue").fetchone()[0]
+        return self.db.execute(
+            "SELECT count(*) FROM index_queue WHERE kind = ?", (kind,)
+        ).fetchone()[0]
+
+    def clear_unindexed(self, upto_seq: int | None = None) -> None:
+        """Clear the marks up to `upto_seq` (all when None): a rebuild read those papers."""
+        if upto_seq is None:
+            self.db.execute("DELETE FROM index_queue")
+        else:
+            self.db.execute("DELETE FROM index_queue WHERE seq <= ?", (upto_seq,))
 
     def get_meta(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()

@@ -89,15 +89,16 @@ def catch_up_job(library: Library) -> Job:
 
 
 def _catch_up(library: Library, reporter: Reporter) -> int:
+    """Be the library's indexer (a rebuild if the index is missing or damaged, then what is
+    queued); while another process is, follow its progress and take over if it stops."""
     pending = library.unindexed_count()
-    if pending:
-        reporter.stage(f"Indexing {pending:,} papers for search")
-    while library.unindexed_count():
-        library.catch_up(progress=reporter.progress)
-        left = library.unindexed_count()
-        if left:  # another process holds the catch-up: follow it, take over if it stops
-            reporter.progress(pending - left, pending)
-            reporter.sleep(2.0)
+    reporter.stage(f"Indexing {pending:,} papers for search" if pending else "Rebuilding the index")
+    while library.needs_indexing():
+        library.run_indexer(progress=reporter.progress, wait=False)
+        if library.needs_indexing():  # another process is the indexer: follow it
+            left = library.unindexed_count()
+            reporter.progress(max(0, pending - left), max(pending, 1))
+            reporter.sleep(1.0)
     return pending
 
 

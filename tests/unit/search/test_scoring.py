@@ -71,6 +71,7 @@ def test_every_query_matches_whoosh(library, sort: str) -> None:  # type: ignore
     library.set_bookmark(papers[0].id, True)
     library.set_tags(papers[1].id, ["reading"])
     library.set_note(papers[2].id, "a model worth a second look")
+    library.flush()  # the saves' index update is made in the background
     library.index.optimize()  # one segment: prefix and fuzzy expansions then agree too
     for query in QUERIES:
         assert_same(library, query, sort)
@@ -127,7 +128,7 @@ def test_many_segments_and_deletions_match_whoosh(library) -> None:  # type: ign
     hits = library.search("diffusion", limit=4).hits
     for hit in hits:
         library.set_bookmark(hit.id, True)  # replaces the document: a deletion in its segment
-    library.index.flush()
+    library.flush()
     searcher = library.index.searcher()
     assert len(list(searcher.leaf_searchers())) > 1
     assert any(sub.reader().has_deletions() for sub, _ in searcher.leaf_searchers())

@@ -16,12 +16,33 @@ from paperreader.core.errors import IndexDamaged, QueryError, _guarded
 from paperreader.core.models import Hit, Paper, SearchResult, UserData
 from paperreader.core.search import highlight, segments, similar, warmup, whoosh_patches, writer
 from paperreader.core.search.highlight import query_terms, text_terms
+from paperreader.core.search.overlay import LocalChanges, merge_page
 from paperreader.core.search.query import SORTS, QueryParser
 from paperreader.core.search.ranking import fast_search
 from paperreader.core.search.schema import SCHEMA_VERSION, document, hit_from_fields, make_schema
 from paperreader.core.search.segments import CACHES, MAPPED_LIMIT, segment_sources
 from paperreader.core.search.spelling import Speller
-from paperreader.core.search.writer import _WriteQueue
+
+MISSING = "the search index is missing"
+
+
+def _tags(stored: object) -> list[str]:
+    return [t for t in str(stored or "").split(",") if t]
+
+
+def _undated_last(hit: Hit, newest: bool) -> tuple:  # type: ignore[type-arg]
+    if hit.published is None:
+        return (1, 0)
+    day = hit.published.toordinal()
+    return (0, -day if newest else day)
+
+
+# How the saves made here are placed among the index's hits (relevance: first).
+SORT_KEYS: dict[str, Callable[[Hit], object]] = {
+    "newest": lambda hit: _undated_last(hit, True),
+    "oldest": lambda hit: _undated_last(hit, False),
+    "title": lambda hit: hit.title.casefold(),
+}
 
 
 class SearchIndex:
@@ -34,27 +55,33 @@ class SearchIndex:
         self._local = threading.local()
         self._generation = 0
         self._write_lock = threading.Lock()
-        self._writes = _WriteQueue.for_path(self.path)
+        self.local = LocalChanges(self.schema)  # saves made here, not yet in the index
         self._query = QueryParser(self.schema)
         self._speller = Speller(self.schema)
         whoosh_patches.install()  # (idempotent) before anything of Whoosh's is opened
 
     # -- opening -----------------------------------------------------------------------------
     def open(self) -> str | None:
-        """Open the index; returns why it must be rebuilt (missing, unreadable, old), or None."""
+        """Open the index (once; later calls check it is still there); returns why it must be
+        rebuilt (missing, unreadable, from an older version), or None."""
         version_file = self.path / "paperreader-schema"
         try:
             if not whoosh_index.exists_in(str(self.path)):  # reads the TOC: may raise too
-                return "the search index is missing"
+                return MISSING
             if version_file.read_text().strip() != SCHEMA_VERSION:
                 return "the search index is from an older paperreader"
-            self._ix = whoosh_index.open_dir(str(self.path))
-            with self._ix.searcher() as s:
-                s.doc_count()
+            if self._ix is None:
+                self._ix = whoosh_index.open_dir(str(self.path))
+                with self._ix.searcher() as s:
+                    s.doc_count()
         except Exception as exc:  # any corruption: the index is only a cache
             self._ix = None
             return f"the search index is unreadable ({type(exc).__name__})"
         return None
+
+    def clean_leftovers(self) -> None:
+        """Remove what a killed writer left in the folder (see writer.clean_leftovers)."""
+        writer.clean_leftovers(self.path)
 
     @property
     def ix(self) -> whoosh_index.Index:
@@ -68,8 +95,6 @@ class SearchIndex:
         progress: Callable[[int], None] | None = None,
     ) -> int:
         """Build a fresh index beside the old one, then swap it in."""
-        with contextlib.suppress(Exception):  # queued writes are in the items anyway
-            self.flush()
         self._ix, count = writer.rebuild(self.path, self.schema, items, progress, self.close)
         self._generation += 1
         if progress:
@@ -77,62 +102,40 @@ class SearchIndex:
         return count
 
     def close(self) -> None:
-        try:  # a failed background commit already called its on_error (the next start rebuilds)
-            with contextlib.suppress(IndexDamaged):
-                self.flush()
-        finally:
-            # A damaged index may fail even to close: it is a cache, let it go.
-            searcher = getattr(self._local, "searcher", None)
-            self._local.searcher = None
-            if searcher is not None:
-                with contextlib.suppress(Exception):
-                    searcher.close()
-            if self._ix is not None:
-                with contextlib.suppress(Exception):
-                    self._ix.close()
-                self._ix = None
+        # A damaged index may fail even to close: it is a cache, let it go.
+        searcher = getattr(self._local, "searcher", None)
+        self._local.searcher = None
+        if searcher is not None:
+            with contextlib.suppress(Exception):
+                searcher.close()
+        if self._ix is not None:
+            with contextlib.suppress(Exception):
+                self._ix.close()
+            self._ix = None
 
-    # -- writing -----------------------------------------------------------------------------
+    # -- writing (only ever by the indexer lease's holder: see indexer.py) ----------------------
     @_guarded
     def upsert(self, items: Iterable[tuple[Paper, UserData | None]]) -> int:
         """Add or replace documents in one commit."""
-        self.flush()  # a queued older version of a paper must not land after this one
         count = writer.upsert(self.ix, self._write_lock, items)
         # No generation bump needed: each thread's searcher sees the new TOC and reopens.
         return count
 
-    @_guarded
-    def upsert_soon(
-        self,
-        items: Iterable[tuple[Paper, UserData | None]],
-        on_error: Callable[[BaseException], None] | None = None,
-    ) -> None:
-        """Queue documents for a background commit and return at once.
-
-        A commit costs 50-100 ms (Whoosh writes a segment per commit), which a bookmark or a
-        note save should not wait for. Nothing reads the index out of date: every read
-        (`searcher()`), every other write and close() first wait for the queue (`flush()`),
-        as does the interpreter's exit; if the process is killed first, the YAML store
-        already holds the change and the next start brings it into the index. A failed
-        commit calls `on_error` (in the writer thread) and is raised by the next flush()."""
-        if self._writes.error is not None:
-            self.flush()  # raises the error of the failed earlier commit
-        self.ix._read_toc()  # an index already unreadable fails here, before anything is queued
-        self._writes.put([document(paper, user) for paper, user in items], on_error)
-
-    def flush(self) -> None:
-        """Wait for the queued background writes; raise the error of one that failed."""
-        self._writes.flush()
+    def remember(self, paper: Paper, user: UserData | None) -> None:
+        """A save made here that the index does not hold yet: searches here show it."""
+        self.local.remember(document(paper, user))
 
     def optimize(self) -> None:
-        self.flush()
         writer.optimize(self.ix, self._write_lock)
         self._generation += 1
 
     # -- reading -----------------------------------------------------------------------------
     def searcher(self):  # type: ignore[no-untyped-def]
         """This thread's searcher, refreshed when the index changed (here or in another process)."""
-        self.flush()
+        if self._ix is None and self.open() is not None:
+            raise IndexDamaged(
+                f"{self.path}: the search index is not there yet; it is being built"
+            )
         local = self._local
         searcher = getattr(local, "searcher", None)
         if searcher is None or local.generation != self._generation or searcher.ixreader is None:
@@ -168,9 +171,14 @@ class SearchIndex:
                     src.load_warm(folder)
         return searcher
 
+    def missing(self) -> bool:
+        """No index at all yet (a new library, or one whose rebuild has not finished): reads
+        answer with nothing rather than an error."""
+        return self._ix is None and self.open() == MISSING
+
     @_guarded
     def doc_count(self) -> int:
-        return self.searcher().doc_count()
+        return 0 if self.missing() else self.searcher().doc_count()
 
     def has(self, paper_id: str) -> bool:
         return self.searcher().document_number(id=paper_id) is not None
@@ -180,12 +188,22 @@ class SearchIndex:
 
     @_guarded
     def tag_counts(self) -> dict[str, int]:
-        reader = self.searcher().reader()
-        return {
+        if self.missing():
+            return {}
+        searcher = self.searcher()
+        reader = searcher.reader()
+        counts = {
             t.decode(): reader.doc_frequency("tags", t)
             for t in reader.lexicon("tags")
             if reader.doc_frequency("tags", t)
         }
+        for paper_id, doc in list(self.local.docs.items()):  # saves not in the index yet
+            old = searcher.document(id=paper_id) or {}
+            for tag in _tags(old.get("tags")):
+                counts[tag] = counts.get(tag, 0) - 1
+            for tag in _tags(doc.get("tags")):
+                counts[tag] = counts.get(tag, 0) + 1
+        return {tag: n for tag, n in counts.items() if n > 0}
 
     # -- warming -----------------------------------------------------------------------------
     @_guarded
@@ -199,7 +217,24 @@ class SearchIndex:
         return self._query.parse(text, partial_last=partial_last)
 
     @_guarded
-    def search(
+    def search(self, text: str, **options: object) -> SearchResult:
+        """Search (see `_search`). A commit of another process may remove a segment between
+        this thread's look at the TOC and its reads: then the search runs once more, on the
+        new index."""
+        try:
+            return self._search(text, **options)  # type: ignore[arg-type]
+        except QueryError:
+            raise
+        except Exception:
+            searcher = getattr(self._local, "searcher", None)
+            if searcher is None or searcher.up_to_date():
+                raise
+            self._local.searcher = None
+            with contextlib.suppress(Exception):
+                searcher.close()
+            return self._search(text, **options)  # type: ignore[arg-type]
+
+    def _search(
         self,
         text: str,
         *,
@@ -211,12 +246,15 @@ class SearchIndex:
         correct: bool = True,
     ) -> SearchResult:
         started = time.perf_counter()
-        searcher = self.searcher()
         text = text.strip()
+        if self.missing():
+            return SearchResult(query=text, total=0, hits=[], offset=offset, elapsed_ms=0.0)
+        searcher = self.searcher()
         query = self.parse(text, partial_last=partial_last) if text else Q.Every()
         suggestion = None
         corrected = False
-        if correct and text:
+        # (words of a save made here are not in the index yet: they need no correcting)
+        if correct and text and not (self.local and self.local.matching(query)):
             suggestion = self.correction(text, skip_last=partial_last)
             if suggestion:
                 query = self.parse(suggestion, partial_last=partial_last)
@@ -227,13 +265,33 @@ class SearchIndex:
             raise QueryError(f"unknown sort {sort!r}; known: {', '.join(SORTS)}")
         if sort == "relevance" and isinstance(query, Q.Every):
             sort = "newest"  # nothing to rank by: newest first
+        pending = len(self.local.docs)
         try:
-            ranked, total = fast_search(searcher, query, offset + limit, sort)
+            ranked, total = fast_search(searcher, query, offset + limit + pending, sort)
         except QueryError:
             raise
         except Exception as exc:
+            with contextlib.suppress(Exception):
+                if not searcher.up_to_date():
+                    raise  # the index changed under this search: search() runs it again
             raise QueryError(f"the query {text!r} failed: {exc}") from None
-        hits = [hit_from_fields(searcher.stored_fields(d), score) for d, score in ranked[offset:]]
+        if pending:  # saves made here that the index does not hold yet
+            hits = [hit_from_fields(searcher.stored_fields(d), score) for d, score in ranked]
+            hits, total = merge_page(
+                hits,
+                total,
+                self.local,
+                self.local.matching(query),
+                self.local.held_by(searcher, query),
+                lambda fields: hit_from_fields(fields, 0.0),
+                SORT_KEYS.get(sort),
+                offset,
+                limit,
+            )
+        else:
+            hits = [
+                hit_from_fields(searcher.stored_fields(d), score) for d, score in ranked[offset:]
+            ]
         # Highlights use the query's own (bounded) term expansion: cheap, and unlike Whoosh's
         # matched-term tracking it also covers prefix and fuzzy expansions.
         terms = text_terms(query_terms(query, searcher.reader()))
@@ -264,4 +322,6 @@ class SearchIndex:
 
     @_guarded
     def similar(self, paper: Paper, limit: int = 10) -> list[Hit]:
+        if self.missing():
+            return []
         return similar.similar(self.searcher(), paper, limit)

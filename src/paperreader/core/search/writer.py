@@ -1,13 +1,13 @@
-"""Every write to the index: the background write queue, commits, the merge policy, rebuild and swap."""
+"""Every write to the index (made by the lease holder, see indexer.py): commits, the merge policy,
+rebuild and swap, and cleaning what a killed writer left."""
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import os
 import shutil
+import sys
 import threading
-import time
 from collections.abc import Callable, Iterable
 from itertools import chain, islice
 from pathlib import Path
@@ -19,7 +19,6 @@ from paperreader.core.models import Paper, UserData
 from paperreader.core.search.schema import SCHEMA_VERSION, document
 
 WRITER_ARGS: dict[str, object] = {"limitmb": 128}
-COMMIT_COALESCE = 0.5  # seconds a background commit waits for more saves (see _WriteQueue)
 # A rebuild of at least this many papers runs in parallel processes (see rebuild()).
 PARALLEL_REBUILD_FROM = 5000
 MAX_REBUILD_PROCS = 2
@@ -29,6 +28,9 @@ MAX_REBUILD_PROCS = 2
 # Chunks keep the rebuild linear and its temporary files small.
 REBUILD_CHUNK = 100_000
 SMALL_MERGE_DOCS = 10_000  # a commit merges at most this many papers' older segments
+# Threads that hold no lock a forked child could need: the lease's heartbeat, the watchdog.
+QUIET_THREADS = ("paperreader-lease", "paperreader-watchdog")
+WATCH_EVERY = 1.0  # seconds between the watchdog's looks at a parallel rebuild's workers
 
 
 def merge_small_segments(writer, segments: list) -> list:  # type: ignore[no-untyped-def,type-arg]
@@ -60,116 +62,6 @@ def merge_small_segments(writer, segments: list) -> list:  # type: ignore[no-unt
     return [seg for seg in segments if seg not in merged]
 
 
-class _WriteQueue:
-    """Documents waiting for a background commit to one index folder, by paper id.
-
-    One queue per folder per process, so that every SearchIndex of that folder (a second
-    Library instance, a CLI command run in-process) sees the writes in order."""
-
-    _all: dict[str, _WriteQueue] = {}
-    _all_lock = threading.Lock()
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.docs: dict[str, dict[str, object]] = {}
-        self.cv = threading.Condition()
-        self.thread: threading.Thread | None = None
-        self.busy = False
-        self.waiting = 0  # readers in flush(): commit at once
-        self.error: BaseException | None = None
-        self.on_error: Callable[[BaseException], None] | None = None
-
-    @classmethod
-    def for_path(cls, path: Path) -> _WriteQueue:
-        key = str(Path(path).resolve())
-        with cls._all_lock:
-            if not cls._all:  # the first queue: wait for the queued writes at exit
-                atexit.register(cls.flush_all)
-            if key not in cls._all:
-                cls._all[key] = cls(Path(key))
-            return cls._all[key]
-
-    def put(
-        self, docs: list[dict[str, object]], on_error: Callable[[BaseException], None] | None
-    ) -> None:
-        with self.cv:
-            if on_error is not None:
-                self.on_error = on_error
-            for doc in docs:
-                self.docs[str(doc["id"])] = doc  # a newer save of a paper replaces the older
-            if self.thread is None:
-                self.thread = threading.Thread(
-                    target=self._run, name="paperreader-index-writer", daemon=True
-                )
-                self.thread.start()
-
-    def _run(self) -> None:
-        while True:
-            with self.cv:
-                # Saves in a burst (tagging papers one after another) wait for each other, so
-                # that a commit's segment write does not land between them: on ext4 a save's
-                # fsync then waited for the segment's data too (50-150 ms instead of 3 ms).
-                # A read (flush) does not wait.
-                deadline = time.monotonic() + COMMIT_COALESCE
-                while self.docs and not self.waiting and time.monotonic() < deadline:
-                    self.cv.wait(max(0.0, deadline - time.monotonic()))
-                if not self.docs:
-                    self.thread = None
-                    self.cv.notify_all()
-                    return
-                docs = list(self.docs.values())
-                self.docs.clear()
-                self.busy = True
-            try:
-                self._commit(docs)
-            except BaseException as exc:  # kept for the next flush() to raise
-                self.error = IndexDamaged(
-                    f"{self.path}: the search index failed ({type(exc).__name__}: "
-                    f"{str(exc)[:120]}); it is rebuilt when paperreader next starts"
-                )
-                if self.on_error is not None:
-                    with contextlib.suppress(Exception):
-                        self.on_error(exc)
-            with self.cv:
-                self.busy = False
-                self.cv.notify_all()
-
-    def _commit(self, docs: list[dict[str, object]]) -> None:
-        ix = whoosh_index.open_dir(str(self.path))  # the folder's current index (rebuilds swap it)
-        try:
-            writer = ix.writer(timeout=10.0, **WRITER_ARGS)
-            try:
-                for doc in docs:
-                    writer.update_document(**doc)
-                writer.commit(mergetype=merge_small_segments)
-            except BaseException:
-                writer.cancel()
-                raise
-        finally:
-            ix.close()
-
-    def flush(self) -> None:
-        if not (self.docs or self.busy or self.error):
-            return
-        with self.cv:
-            self.waiting += 1
-            self.cv.notify_all()  # the writer commits now instead of waiting for more
-            try:
-                while self.docs or self.busy:
-                    self.cv.wait()
-            finally:
-                self.waiting -= 1
-            error, self.error = self.error, None
-        if error is not None:
-            raise error
-
-    @classmethod
-    def flush_all(cls) -> None:
-        for queue in list(cls._all.values()):
-            with contextlib.suppress(Exception):
-                queue.flush()
-
-
 def rebuild(  # type: ignore[no-untyped-def]
     path: Path,
     schema,
@@ -188,6 +80,7 @@ def rebuild(  # type: ignore[no-untyped-def]
     head = list(islice(items, PARALLEL_REBUILD_FROM))
     writer_args = rebuild_writer_args(len(head))
     writer = ix.writer(**writer_args)
+    watchdog = _Watchdog(writer)
     try:
         for paper, user in chain(head, items):
             writer.add_document(**document(paper, user))
@@ -198,12 +91,22 @@ def rebuild(  # type: ignore[no-untyped-def]
                 writer.commit(merge=False)  # merging would redo the work chunks avoid
                 writer = None
                 writer = ix.writer(**writer_args)
+                watchdog.writer = writer
         writer.commit(merge=False)
     except BaseException:
         # Committed chunks stay in the .new folder: the next rebuild clears it.
         if writer is not None:
-            writer.cancel()
+            with contextlib.suppress(Exception):
+                writer.cancel()
         raise
+    finally:
+        watchdog.stop()
+    with ix.searcher() as searcher:  # a worker that died at the very end loses its segment
+        if searcher.doc_count() != count:
+            raise IndexDamaged(
+                f"{fresh}: the rebuild indexed {searcher.doc_count()} of {count} papers "
+                "(an indexing worker died); it starts again with the next indexer"
+            )
     (fresh / "paperreader-schema").write_text(SCHEMA_VERSION)
     before_swap()
     old = path.with_name(path.name + ".old")
@@ -220,7 +123,8 @@ def rebuild_writer_args(head: int) -> dict[str, object]:
     their segments as they are (merging them would cost what the second core saved).
     Only from a single-threaded process: forking beside the UI's threads is not safe."""
     procs = min(MAX_REBUILD_PROCS, os.cpu_count() or 1)
-    if head < PARALLEL_REBUILD_FROM or procs < 2 or threading.active_count() > 1:
+    others = [t for t in threading.enumerate() if t.name not in QUIET_THREADS]
+    if head < PARALLEL_REBUILD_FROM or procs < 2 or len(others) > 1:
         return {**WRITER_ARGS, "limitmb": 256}
     return {**WRITER_ARGS, "procs": procs, "multisegment": True, "batchsize": 256}
 
@@ -250,3 +154,51 @@ def optimize(ix, lock: threading.Lock) -> None:  # type: ignore[no-untyped-def]
     """Merge the index into one segment."""
     with lock:
         ix.writer(**WRITER_ARGS).commit(optimize=True)
+
+
+class _Watchdog:
+    """Ends the process when a parallel rebuild's worker dies: Whoosh's MpWriter would wait
+    for its result for ever (seen: indexers left hanging on a futex). One line goes to the
+    log; the lease dies with the process, and the next indexer starts the rebuild again."""
+
+    def __init__(self, writer) -> None:  # type: ignore[no-untyped-def]
+        self.writer = writer
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        if getattr(writer, "tasks", None):
+            self._thread = threading.Thread(
+                target=self._watch, name="paperreader-watchdog", daemon=True
+            )
+            self._thread.start()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(WATCH_EVERY):
+            for task in list(getattr(self.writer, "tasks", None) or ()):
+                code = task.exitcode
+                if code not in (None, 0):
+                    print(
+                        f"paperreader: an indexing worker died (exit {code}); the rebuild "
+                        "starts again with the next indexer",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                    for other in self.writer.tasks:
+                        with contextlib.suppress(Exception):
+                            other.kill()
+                    os._exit(75)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+def clean_leftovers(path: Path) -> None:
+    """Files in the index folder that its TOC does not name: the segments and temporary
+    runs of a writer that was killed before it committed."""
+    if not whoosh_index.exists_in(str(path)):
+        return
+    ix = whoosh_index.open_dir(str(path))
+    try:
+        toc = ix._read_toc()
+        whoosh_index.clean_files(ix.storage, ix.indexname, toc.generation, toc.segments)
+    finally:
+        ix.close()

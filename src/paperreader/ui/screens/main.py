@@ -172,7 +172,7 @@ class MainScreen(Screen[None]):
         self._update_topbar()
         self.focus_now(self.paper_list)
         self.search()
-        if self.library.unindexed_count():  # a large import's papers, not yet searchable
+        if self.library.needs_indexing():  # an import's papers, or an index to rebuild
             self.start_job("Index", catch_up_job(self.library))
         self.set_timer(WARM_AFTER, self._warm_search)
 

@@ -1,0 +1,406 @@
+"""The one indexer of a library: every index write goes through the lease and the queue.
+
+The user's data and the records are the truth; the index is a cache that this module keeps
+in step with them. A change is first made durable (the YAML store, the records) and marked in
+the queue of pending updates (`Records.index_queue`); then whichever process holds the lease
+applies the queue to the index and clears the marks it applied. Nothing is lost when a
+process dies between the two: the marks stay, and the next holder applies them.
+
+- `save()`: after a bookmark, tag, note or read-state change. Applies the user marks if the
+  lease can be had within a few seconds (another save's commit takes ~0.1 s); when a long job
+  (rebuild, catch-up) holds it, that job applies them within about a second.
+- `run()`: the indexer job of `paperreader index` and of the background process: cleans a dead
+  holder's leftovers, rebuilds when the index is missing, damaged or out of step, then works
+  the queue down. Resumable: a kill leaves the marks of what was not done.
+- `start_background()`: starts that job in a process of its own when work is waiting and no
+  live holder is at it (never a second one).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from paperreader.core.search.lease import Lease, LeaseInfo
+
+if TYPE_CHECKING:
+    from paperreader.core.models import Paper, UserData
+    from paperreader.core.records import Records
+    from paperreader.core.store import Store
+
+Progress = Callable[[int, int | None], None]
+
+SAVE_WAIT = 5.0  # seconds a save waits for a short holder (another save's commit)
+# Saves in a burst (tagging papers one after another) are applied in one commit, so that a
+# commit's segment write does not land between them: on ext4 a save's fsync then waited for
+# the segment's data too (50-150 ms instead of 3 ms). Searches here do not wait for it (see
+# overlay.py); the interpreter's exit does (see flush).
+COALESCE = 0.5
+EXIT_WAIT = 15.0  # seconds the interpreter's exit waits for the last saves' index update
+LONG_JOBS = ("rebuild", "catch-up")  # holders that apply the user's saves themselves
+USER_EVERY = 1.0  # seconds between a long job's passes over the user's saves
+CATCH_UP_BATCH = 500  # papers per commit while working the queue down (~1-2 s of Whoosh)
+# A backlog of most of the library (a first big import) is one rebuild: in two processes it
+# runs ~2.5x the rate of batches (see writer.rebuild).
+PARALLEL_CATCH_UP_FROM = 5000
+LOG_FILE = "indexer.log"
+
+
+class IndexLike(Protocol):
+    path: Path
+
+    def open(self) -> str | None: ...
+    def upsert(self, items: Iterable[tuple[Paper, UserData | None]]) -> int: ...
+    def rebuild(
+        self,
+        items: Iterable[tuple[Paper, UserData | None]],
+        progress: Callable[[int], None] | None = None,
+    ) -> int: ...
+    def doc_count(self) -> int: ...
+    def clean_leftovers(self) -> None: ...
+
+
+class IndexBusy(Exception):
+    """Another process holds the lease (raised only where waiting was not asked for)."""
+
+    def __init__(self, holder: LeaseInfo) -> None:
+        super().__init__(
+            f"another paperreader process is indexing this library ({holder.describe()})"
+        )
+        self.holder = holder
+
+
+class Indexer:
+    """Coordinates every write of one library's index (see the module docstring)."""
+
+    def __init__(
+        self,
+        root: Path,
+        records: Records,
+        store: Store,
+        index: IndexLike,
+        users: Callable[[], dict[str, UserData]],
+    ) -> None:
+        self.root = Path(root)
+        self.records = records
+        self.store = store
+        self.index = index
+        self.users = users  # the library's view of the user's data (kept up to date)
+        self.lease = Lease(self.root)
+        self._thread_lock = threading.Lock()  # one writer per process at a time
+        self._cv = threading.Condition()
+        self._applier: threading.Thread | None = None
+        self._dirty = False
+        self._busy = False
+        self._hurry = 0
+        self.error: str | None = None  # why the last background apply failed (for a message)
+
+    # -- state -----------------------------------------------------------------------------------
+    def holder(self) -> LeaseInfo | None:
+        return self.lease.holder()
+
+    def pending(self) -> int:
+        return self.records.unindexed_count()
+
+    def rebuild_reason(self) -> str | None:
+        """Why the index must be rebuilt (missing, unreadable, old, out of step), or None."""
+        why = self.index.open()
+        if why is not None:
+            return why
+        if not self.records.unindexed_count():
+            try:
+                indexed = self.index.doc_count()
+            except Exception as exc:  # a cache: any failure means rebuild it
+                return f"the search index is unreadable ({type(exc).__name__})"
+            if indexed != self.records.count():
+                return "the search index is out of step with the library"
+        return None
+
+    def status_line(self) -> str | None:
+        """One line for stderr while papers wait to be searchable, else None."""
+        waiting = self.pending()
+        holder = self.holder()
+        if holder is not None and holder.job == "rebuild":
+            total = holder.total or self.records.count()
+            left = max(0, total - holder.done)
+            return (
+                f"{left:,} papers are not searchable yet: the search index is being rebuilt "
+                f"({holder.describe()})"
+            )
+        if not waiting:
+            return None
+        if holder is not None:
+            return f"{waiting:,} papers are not searchable yet ({holder.describe()})"
+        return f"{waiting:,} papers are not searchable yet; `paperreader index` indexes them"
+
+    # -- a save ----------------------------------------------------------------------------------
+    def save_soon(self) -> None:
+        """Apply the queued user changes in a background thread (see `save`), after COALESCE
+        seconds of quiet. The interpreter's exit waits for it."""
+        with self._cv:
+            self._dirty = True
+            if self._applier is None:
+                if not _EXIT_HOOKED:
+                    _hook_exit()
+                _LIVE.add(self)
+                self._applier = threading.Thread(
+                    target=self._apply_loop, name="paperreader-index-saves", daemon=True
+                )
+                self._applier.start()
+            self._cv.notify_all()
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait for the background apply (now, without the coalescing pause). True when idle."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cv:
+            self._hurry += 1
+            self._cv.notify_all()
+            try:
+                while self._applier is not None:
+                    left = None if deadline is None else deadline - time.monotonic()
+                    if left is not None and left <= 0:
+                        return False
+                    self._cv.wait(left)
+            finally:
+                self._hurry -= 1
+        return True
+
+    def _apply_loop(self) -> None:
+        tries = 0
+        while True:
+            with self._cv:
+                deadline = time.monotonic() + COALESCE
+                while self._dirty and not self._hurry and time.monotonic() < deadline:
+                    self._cv.wait(max(0.0, deadline - time.monotonic()))
+                if not self._dirty:
+                    self._applier = None
+                    _LIVE.discard(self)
+                    self._cv.notify_all()
+                    return
+                self._dirty = False
+            seen = self.index.local.clock
+            try:
+                if self.save():
+                    self.index.local.forget_upto(seen)
+                    self.error, tries = None, 0
+                elif self._holder_applies():
+                    pass  # the long job applies them; searches here prune what it did
+                elif tries < 3 and not self._hurry:
+                    tries += 1  # a busy moment: try again shortly
+                    with self._cv:
+                        self._dirty = True
+            except Exception as exc:  # noqa: BLE001 - the saves are kept; the marks stay queued
+                self.error = f"{type(exc).__name__}: {str(exc)[:120]}"
+
+    def _holder_applies(self) -> bool:
+        holder = self.lease.holder()
+        return holder is not None and holder.job in LONG_JOBS
+
+    def save(self, *, wait: float = SAVE_WAIT) -> bool:
+        """Apply the queued user changes now, if the lease can be had (see module docstring).
+        True when they are in the index; False when they stay queued for the holder."""
+        if self._holder_applies():
+            return False  # the long job applies them within about a second
+        with self._thread_lock:
+            if not self.records.unindexed_count("user"):
+                return True  # another holder applied them already
+            if not self.lease.acquire("save", timeout=wait):
+                return False
+            try:
+                if self.index.open() is not None:
+                    return False  # no index to update: the rebuild that comes takes them
+                self._apply(self.records.pending(10_000, "user"))
+                return True
+            finally:
+                self.lease.release()
+
+    def _apply(self, marks: list[tuple[int, str]], *, clear: bool = True) -> int:
+        """Index the papers of `marks` in one commit (under the lease), then clear the marks."""
+        if not marks:
+            return 0
+        if not self.lease.held():
+            raise RuntimeError("the indexer lease was lost")  # never write after a takeover
+        found = self.records.get_many([paper_id for _, paper_id in marks])
+        self.index.upsert((paper, self._user(paper.id)) for paper in found.values())
+        if clear:
+            with self.records.batch():
+                self.records.mark_indexed(marks)
+        return len(found)
+
+    def _user(self, paper_id: str) -> UserData | None:
+        """The paper's data as its file holds it now (another process or a hand edit may have
+        changed it since this process read it); the last good reading if the file is broken."""
+        try:
+            return self.store.get(paper_id)
+        except Exception:  # noqa: BLE001 - a broken file is reported by the store scan
+            return self.users().get(paper_id)
+
+    # -- the indexer job -------------------------------------------------------------------------
+    def run(
+        self,
+        progress: Progress | None = None,
+        *,
+        wait: bool = True,
+        should_stop: Callable[[], bool] | None = None,
+        on_wait: Callable[[LeaseInfo], None] | None = None,
+        force_rebuild: bool = False,
+    ) -> int:
+        """Be the indexer: rebuild if needed, then index every queued paper. With `wait`, a
+        running indexer is waited for (and its work not redone); without, returns 0 at once
+        when there is one. Returns the papers indexed here."""
+        done = 0
+        with self._thread_lock:
+            while True:
+                if not self.lease.acquire("catch-up", timeout=None if wait else 0, on_wait=on_wait):
+                    return done
+                try:
+                    self._clean_leftovers()
+                    why = "asked" if force_rebuild else self.rebuild_reason()
+                    force_rebuild = False
+                    backlog = self.records.unindexed_count()
+                    if why is None and (
+                        backlog >= PARALLEL_CATCH_UP_FROM and 2 * backlog >= self.records.count()
+                    ):
+                        self._rebuild(progress, should_stop)
+                        done += backlog  # (what was waiting; the rest was indexed already)
+                    elif why is not None:
+                        done += self._rebuild(progress, should_stop)
+                    done += self._catch_up(progress, should_stop)
+                finally:
+                    self.lease.release()
+                if (should_stop and should_stop()) or self.lease.lost:
+                    return done
+                # Marks made while the lease was being given back: nobody else saw them.
+                if not self.records.unindexed_count() or not wait:
+                    return done
+
+    def _should_stop(self, should_stop: Callable[[], bool] | None) -> bool:
+        return bool(should_stop and should_stop()) or self.lease.lost
+
+    def _clean_leftovers(self) -> None:
+        """A dead holder's half-built index, temp files and uncommitted segments."""
+        for suffix in (".new", ".old"):
+            shutil.rmtree(self.index.path.with_name(self.index.path.name + suffix), True)
+        with contextlib.suppress(Exception):
+            self.index.clean_leftovers()
+
+    def _catch_up(self, progress: Progress | None, should_stop: Callable[[], bool] | None) -> int:
+        total = self.records.unindexed_count()
+        if not total:
+            return 0
+        self.lease.set_job("catch-up")
+        done = 0
+        while not self._should_stop(should_stop):
+            marks = self.records.pending(CATCH_UP_BATCH)  # the user's changes first
+            if not marks:
+                break
+            self._apply(marks)
+            done += len(marks)
+            total = max(total, done + self.records.unindexed_count())
+            self.lease.progress(done, total)
+            if progress:
+                progress(done, total)
+        return done
+
+    def _rebuild(self, progress: Progress | None, should_stop: Callable[[], bool] | None) -> int:
+        """A fresh index from the records and the store, swapped in whole. Marks made before it
+        started are covered by it; later ones stay for the catch-up after it. Meanwhile the
+        user's saves go to the live index every USER_EVERY seconds (and again to the new one)."""
+        self.lease.set_job("rebuild")
+        upto = self.records.queue_seq()
+        started = self.store.latest_change()
+        total = self.records.count()
+        self.lease.progress(0, total)
+        users = dict(self.users())
+        applied_live: set[int] = set()
+        last_pass = time.monotonic()
+
+        def step(count: int) -> None:
+            nonlocal last_pass
+            self.lease.progress(count, total)
+            if progress:
+                progress(count, total)
+            if self._should_stop(should_stop):
+                raise _Stopped
+            if time.monotonic() - last_pass >= USER_EVERY:
+                last_pass = time.monotonic()
+                self._saves_to_live_index(upto, applied_live)
+
+        try:
+            count = self.index.rebuild(
+                ((paper, users.get(paper.id)) for paper in self.records.iter_all()),
+                progress=step,
+            )
+        except _Stopped:
+            return 0
+        # A store file changed by hand while the papers were read: queued for the catch-up.
+        late = []
+        for path in self.store.changed_since(started):
+            with contextlib.suppress(Exception):  # a broken file is reported by the store scan
+                if data := self.store.read_file(path):
+                    late.append(data.paper_id)
+        with self.records.batch():
+            self.records.clear_unindexed(upto)
+            self.records.mark_unindexed(late, "user")
+        return count
+
+    def _saves_to_live_index(self, upto: int, applied: set[int]) -> None:
+        """During a rebuild, the saves made since it began go to the index searches read now;
+        their marks stay, so the catch-up after the swap puts them in the new index too."""
+        with contextlib.suppress(Exception):  # the live index may be the missing one
+            marks = [
+                (seq, paper_id)
+                for seq, paper_id in self.records.pending(10_000, "user")
+                if seq > upto and seq not in applied
+            ]
+            if marks and self.index.open() is None:
+                self._apply(marks, clear=False)
+                applied.update(seq for seq, _ in marks)
+
+    # -- the background process ------------------------------------------------------------------
+    def start_background(self) -> bool:
+        """Start `paperreader index --quiet` in its own process when work waits and nobody is
+        at it. Returns whether one was started."""
+        if self.lease.holder() is not None:
+            return False
+        with open(self.root / LOG_FILE, "ab") as log:
+            subprocess.Popen(
+                [sys.executable, "-m", "paperreader", "index", "--library", str(self.root), "--quiet"],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,  # outlives the command; no terminal signals
+                env={**os.environ, "PAPERREADER_BACKGROUND": "1"},
+            )
+        return True
+
+
+_LIVE: set[Indexer] = set()  # indexers with saves in flight, for the exit to wait on
+_EXIT_HOOKED = False
+
+
+def _hook_exit() -> None:
+    """At the interpreter's exit, wait (bounded) for the saves still being applied: a CLI
+    command's bookmark is then searchable in other processes when it returns."""
+    global _EXIT_HOOKED
+    _EXIT_HOOKED = True
+
+    def wait_all() -> None:
+        for indexer in list(_LIVE):
+            with contextlib.suppress(Exception):
+                indexer.flush(timeout=EXIT_WAIT)
+
+    atexit.register(wait_all)
+
+
+class _Stopped(Exception):
+    """A rebuild asked to stop (the folder vanished, the lease was lost, or a stop request)."""
