@@ -28,7 +28,7 @@ from paperreader.cli.commands import (
     cmd_tag,
     cmd_tui,
 )
-from paperreader.cli.common import open_library, say
+from paperreader.cli.common import finish, open_library, say
 from paperreader.cli.fetch import add_fetch_parser
 from paperreader.core.errors import PaperreaderError
 from paperreader.core.models import ReadState
@@ -128,7 +128,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        try:
+            return int(args.func(args) or 0)
+        finally:  # (the indexer commands are the indexer: they start no other)
+            finish(start_indexer=args.func not in (cmd_index, cmd_reindex))
     except PaperreaderError as exc:
         say(str(exc))
         return getattr(exc, "exit_code", 1)

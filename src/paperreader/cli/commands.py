@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from paperreader.cli.common import hit_json, hit_line, open_library, print_json, say
+from paperreader.cli.common import (
+    BACKGROUND_ENV,
+    hit_json,
+    hit_line,
+    open_library,
+    print_json,
+    say,
+)
 from paperreader.cli.progress import CliProgress
 from paperreader.config import library_dir
 from paperreader.core.errors import PaperreaderError
@@ -66,42 +72,52 @@ def _index_imported(library: Library, *, wait: bool) -> None:
         return
     if wait or pending < BACKGROUND_INDEX_FROM:
         progress = CliProgress("indexing")
-        library.catch_up(progress, wait=True)
+        library.run_indexer(progress, on_wait=_waiting(progress))  # (or waits for the indexer)
         progress.done()
         return
-    _start_background_index(library.root)
+    library.start_indexer()  # no-op when an indexer runs: it takes these too before it stops
     say(
         f"{pending:,} papers are in the library and listed now; they become searchable as a "
         "background process indexes them (`paperreader index` waits for it)"
     )
 
 
-def _start_background_index(root: Path) -> None:
-    with open(root / "index-catch-up.log", "ab") as log:
-        subprocess.Popen(
-            [sys.executable, "-m", "paperreader", "index", "--library", str(root), "--quiet"],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-            start_new_session=True,  # outlives this command and the terminal's Ctrl-C
-            close_fds=True,
-        )
+def _waiting(progress: CliProgress | None):  # type: ignore[no-untyped-def]
+    """While another process is the indexer: say so once, then show its progress."""
+    said: list[int] = []
+
+    def on_wait(holder) -> None:  # type: ignore[no-untyped-def]
+        if not said or said[0] != holder.pid:
+            said[:] = [holder.pid]
+            say(f"another paperreader process is indexing this library ({holder.describe()}); "
+                "waiting for it")
+        if progress is not None and holder.total:
+            progress(holder.done, holder.total)
+
+    return on_wait
 
 
 def cmd_index(args: argparse.Namespace) -> int:
+    """Be the library's one indexer, or wait for the one that runs (showing its progress). The
+    background indexer (started by other commands) does not wait: it leaves at once."""
     library = open_library(args)
+    background = bool(os.environ.get(BACKGROUND_ENV))
     pending = library.unindexed_count()
-    if not pending:
+    why = library.indexer.rebuild_reason()
+    holder = library.indexer.holder()
+    if not pending and why is None and holder is None:
         if not args.quiet:
             print("every paper is in the search index")
         return 0
     progress = None if args.quiet else CliProgress(f"indexing {pending:,} papers")
-    library.catch_up(progress, wait=True)  # waits for a background indexer first, if any
+    done = library.run_indexer(
+        progress, wait=not background, on_wait=None if args.quiet else _waiting(progress)
+    )
     if progress:
         progress.done()
-    left = library.unindexed_count()  # another indexer may have done them meanwhile
+    left = library.unindexed_count()
     if not args.quiet:
-        print(f"indexed {pending - left:,} papers" + (f"; {left:,} still to do" if left else ""))
+        print(f"indexed {done:,} papers" + (f"; {left:,} still to do" if left else ""))
     return 0
 
 
@@ -255,7 +271,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_reindex(args: argparse.Namespace) -> int:
     library = open_library(args)
     progress = CliProgress("reindexing")
-    count = library.reindex(progress)
+    count = library.reindex(progress, on_wait=_waiting(progress))
     progress.done()
     print(f"indexed {count} papers")
     return 0

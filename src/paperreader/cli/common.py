@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import TYPE_CHECKING, Any
 
-from paperreader.cli.progress import CliProgress
 from paperreader.config import library_dir
 from paperreader.core.models import Hit, Paper, SearchResult
 
@@ -21,13 +21,37 @@ def say(message: str) -> None:
     print(f"paperreader: {message}", file=sys.stderr)
 
 
+# Libraries this command opened: `finish` closes them when the command ends.
+OPENED: list[Library] = []
+BACKGROUND_ENV = "PAPERREADER_BACKGROUND"  # set in the background indexer's process
+
+
 def open_library(args: argparse.Namespace) -> Library:
+    """Open the library. Opening only reads: a rebuild or catch-up that is needed is left to
+    the one indexer (`finish` starts it in the background when none runs)."""
     from paperreader.core.library import Library
 
-    progress = CliProgress("indexing")
-    library = Library(library_dir(args.library), on_message=say, progress=progress)
-    progress.done()
+    library = Library(library_dir(args.library), on_message=say)
+    OPENED.append(library)
     return library
+
+
+def finish(*, start_indexer: bool = True) -> None:
+    """The command's end: its saves are applied to the index (or left queued for the holder
+    of the indexer lease), one line says how many papers are not searchable yet, and an
+    indexer starts in the background if work waits and none runs."""
+    while OPENED:
+        library = OPENED.pop()
+        try:
+            library.flush(timeout=15)
+            if (line := library.index_status()) is not None:
+                say(line)
+            if start_indexer and not os.environ.get(BACKGROUND_ENV):
+                library.start_indexer()
+        except Exception:  # noqa: BLE001 - the command's own work is done and saved
+            pass
+        finally:
+            library.close()
 
 
 def print_json(data: Any) -> None:
