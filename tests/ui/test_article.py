@@ -28,7 +28,9 @@ def sample_document(sections: int = 6) -> Document:
         blocks.append(Block("list_item", f"Second point of section {s}"))
         blocks.append(Block("caption", f"Figure {s}: what section {s} shows."))
     blocks.append(Block("heading", "References", 1, ""))
-    blocks += [Block("reference", f"[{i}] A. Author. A cited paper {i}. 2024.") for i in range(1, 4)]
+    blocks += [
+        Block("reference", f"[{i}] A. Author. A cited paper {i}. 2024.") for i in range(1, 4)
+    ]
     return Document(title="t", blocks=blocks, source="html")
 
 
@@ -242,7 +244,16 @@ def test_wrap_keeps_every_word_and_cuts_long_ones() -> None:
     text = "alpha beta  gamma\n\nδέλτα 漢字漢字漢字 " + "x" * 25
     spans = wrap(text, 10)
     lines = [text[s:e] for s, e in spans]
-    assert lines == ["alpha beta", "gamma", "", "δέλτα", "漢字漢字漢", "字", *["x" * 10] * 2, "x" * 5]
+    assert lines == [
+        "alpha beta",
+        "gamma",
+        "",
+        "δέλτα",
+        "漢字漢字漢",
+        "字",
+        *["x" * 10] * 2,
+        "x" * 5,
+    ]
 
 
 def test_the_hint_offers_the_fetch_key_for_arxiv_papers() -> None:

@@ -114,6 +114,7 @@ class ArticleScreen(Screen[int]):
         self._marked_read = False
         self._saved_position = 0
         self._position_timer: object | None = None
+        self._place = ""  # what the bar's right end shows
         self._waiting = 0  # `]` waits for the next row's page this many more times
 
     # -- layout ------------------------------------------------------------------------------
@@ -218,7 +219,12 @@ class ArticleScreen(Screen[int]):
             place = f"“{strip_controls(text.find_text)}” {at} · {place}"
         if len(self.papers) > 1:
             place += f" · {self.index + 1}/{len(self.papers)}"
-        self.query_one("#article-place", Static).update(Text(place + " ", end=""))
+        if place != self._place:  # its width is `auto`: only a new length needs a layout
+            layout = len(place) != len(self._place)
+            self._place = place
+            self.query_one("#article-place", Static).update(
+                Text(place + " ", end=""), layout=layout
+            )
 
     def _scrolled(self) -> None:
         self._update_bar()

@@ -11,13 +11,14 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -54,40 +55,67 @@ Line = tuple[Item | None, int, int]  # None: a blank line
 
 def wrap(text: str, width: int) -> list[tuple[int, int]]:
     """(start, end) of each line of `text` wrapped to `width` cells; newlines are kept."""
-    width = max(1, width)
+    width = max(2, width)
     spans: list[tuple[int, int]] = []
-    simple = text.isascii()
     at = 0
     for part in text.split("\n"):
-        start = at
-        stop = at + len(part)
+        start, stop = at, at + len(part)
         at = stop + 1
-        line_start = -1
-        line_end = used = 0
-        for word in _WORD.finditer(text, start, stop):
-            s, e = word.span()
-            cells = e - s if simple else cell_len(text[s:e])
-            if line_start >= 0 and used + (s - line_end) + cells <= width:
-                used += (s - line_end) + cells
-                line_end = e
-                continue
-            if line_start >= 0:
-                spans.append((line_start, line_end))
-            if cells > width:  # a word wider than the line (a URL): cut it
-                s = _cut(text, s, e, width, spans, simple)
-                cells = e - s if simple else cell_len(text[s:e])
-            line_start, line_end, used = s, e, cells
-        spans.append((line_start, line_end) if line_start >= 0 else (start, start))
+        before = len(spans)
+        if _single_cells(part):
+            _wrap_single(text, start, stop, width, spans)
+        else:
+            _wrap_words(text, start, stop, width, spans)
+        if len(spans) == before:  # an empty line
+            spans.append((start, start))
     return spans
 
 
-def _cut(text: str, s: int, e: int, width: int, spans: list[tuple[int, int]], simple: bool) -> int:
+def _single_cells(text: str) -> bool:
+    """Every character one cell wide (most papers' text: Latin, Greek, math symbols)?"""
+    return text.isascii() or all(cell_len(c) == 1 for c in set(text))
+
+
+@lru_cache(maxsize=32)
+def _line_pattern(width: int) -> re.Pattern[str]:
+    # The longest run of at most `width` characters ending at a word's end, else (a word
+    # wider than the line) its first `width` characters. One regex step a line, not a word.
+    return re.compile(rf"\s*(?:(\S(?:.{{0,{width - 2}}}\S)?)(?=\s|$)|(\S{{{width}}}))")
+
+
+def _wrap_single(
+    text: str, start: int, stop: int, width: int, spans: list[tuple[int, int]]
+) -> None:
+    match = _line_pattern(width).match
+    pos = start
+    while (found := match(text, pos, stop)) is not None:
+        spans.append(found.span(1) if found.start(1) >= 0 else found.span(2))
+        pos = found.end()
+
+
+def _wrap_words(text: str, start: int, stop: int, width: int, spans: list[tuple[int, int]]) -> None:
+    """The same for text with wide (CJK) or zero-width characters, measured word by word."""
+    line_start = -1
+    line_end = used = 0
+    for word in _WORD.finditer(text, start, stop):
+        s, e = word.span()
+        cells = cell_len(text[s:e])
+        if line_start >= 0 and used + (s - line_end) + cells <= width:
+            used += (s - line_end) + cells
+            line_end = e
+            continue
+        if line_start >= 0:
+            spans.append((line_start, line_end))
+        if cells > width:  # a word wider than the line (a URL): cut it
+            s = _cut(text, s, e, width, spans)
+            cells = cell_len(text[s:e])
+        line_start, line_end, used = s, e, cells
+    if line_start >= 0:
+        spans.append((line_start, line_end))
+
+
+def _cut(text: str, s: int, e: int, width: int, spans: list[tuple[int, int]]) -> int:
     """Append full-width pieces of text[s:e] to `spans`; return where the last piece starts."""
-    if simple:
-        while e - s > width:
-            spans.append((s, s + width))
-            s += width
-        return s
     used = 0
     piece = s
     for i in range(s, e):
@@ -208,6 +236,7 @@ class ArticleText(ScrollView, can_focus=True):
         self._margin = 1
         self._pending_block: int | None = None  # scroll there once the lines are made
         self._styles: dict[str, Style] | None = None
+        self._frame_style: Style | None = None
 
     # -- content -----------------------------------------------------------------------------
     def set_content(
@@ -392,9 +421,17 @@ class ArticleText(ScrollView, can_focus=True):
             style = self._styles[role] = self.get_component_rich_style(f"article--{role}")
         return style
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # `rich_style` walks up the DOM: once a repaint, not once a line (as PaperList).
+        self._frame_style = self.rich_style
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._frame_style = None
+
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
-        base = self.rich_style
+        base = self._frame_style or self.rich_style
         index = y + round(self.scroll_offset.y)
         if not 0 <= index < len(self.text_lines):
             return Strip.blank(width, base)
