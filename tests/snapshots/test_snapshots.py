@@ -58,7 +58,7 @@ def test_detail_with_a_note(snap_compare, library):
 
     async def open_detail(pilot) -> None:
         await settle(pilot)
-        await pilot.press("enter")
+        await pilot.press("tab")  # the detail pane (Enter opens the article)
         await settle(pilot)
 
     assert snap_compare(make(library), terminal_size=(120, 40), run_before=open_detail)
@@ -80,7 +80,7 @@ def test_tiny_terminal_40x12(snap_compare, library):
 def test_tiny_terminal_detail_40x12(snap_compare, library):
     async def open_detail(pilot) -> None:
         await settle(pilot)
-        await pilot.press("j", "enter")
+        await pilot.press("j", "m")  # the detail pane alone (Enter opens the article)
         await settle(pilot)
 
     assert snap_compare(make(library), terminal_size=(40, 12), run_before=open_detail)

@@ -490,7 +490,7 @@ async def test_tab_enter_and_similar_papers(app):
         screen = main(pilot)
         await pilot.press("tab")
         assert screen.focused is screen.detail
-        await pilot.press("shift+tab", "enter")
+        await pilot.press("shift+tab", "tab")  # Enter opens the article (test_article.py)
         assert screen.focused is screen.detail
         await pilot.press("escape")
         assert screen.focused is screen.paper_list

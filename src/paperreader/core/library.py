@@ -567,6 +567,21 @@ class Library:
                 )
         return problems
 
+    # -- reading ---------------------------------------------------------------------------------
+    # Imported here, not at the top, to keep this section self-contained (Library.Document).
+    from paperreader.core.fulltext.document import Document
+
+    def full_text(self, paper_id: str) -> Document | None:
+        """The paper's full text (see core/fulltext), or None while it has none."""
+        from paperreader.core.fulltext.document import load_document
+
+        return load_document(self.root, paper_id)
+
+    def set_position(self, paper_id: str, position: int) -> UserData:
+        """Remember where the article view was left: the block at its top (0: the start)."""
+        value = max(0, int(position))
+        return self._change(paper_id, lambda u: setattr(u, "position", value))
+
 
 def _chunks(items: Iterable[Record], size: int) -> Iterator[list[Record]]:
     chunk: list[Record] = []

@@ -207,6 +207,7 @@ class UserData:
     tags: list[str] = field(default_factory=list)
     note: Note | None = None
     title: str = ""  # a copy of the paper's title, only so the YAML file reads well
+    position: int = 0  # where the article view was left: the block at the top (0: the start)
 
     @property
     def is_empty(self) -> bool:

@@ -34,7 +34,7 @@ _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 MAX_FILE_BYTES = 16 * 1024 * 1024
 LOCK_TIMEOUT = 10.0
 HEADER = "# paperreader: your data for one paper. Edit freely; keep the id line.\n"
-KEY_ORDER = ("id", "title", "bookmarked", "state", "tags", "note")
+KEY_ORDER = ("id", "title", "bookmarked", "state", "tags", "position", "note")
 # libyaml's composer recurses in C: 50k nested `[` crash the process (SIGSEGV), so deeper files
 # are refused before loading. paperreader writes 3 levels; hand edits need no more than a few.
 MAX_DEPTH = 100
@@ -178,6 +178,9 @@ def _parse(text: str, path: Path) -> tuple[UserData, dict[str, Any]]:
         except ValueError:
             raise bad("note", "created/updated must be dates and times") from None
         note = Note(text=raw_note.get("text", ""), created=created, updated=updated)
+    position = data.get("position", 0)
+    if isinstance(position, bool) or not isinstance(position, int) or position < 0:
+        raise bad("position", "must be a whole number, 0 or more")
     title = data.get("title")
     user = UserData(
         paper_id=str(paper_id).strip(),
@@ -186,6 +189,7 @@ def _parse(text: str, path: Path) -> tuple[UserData, dict[str, Any]]:
         tags=normalise_tags(str(t) for t in tags),
         note=note,
         title=title if isinstance(title, str) else "",
+        position=position,
     )
     extras = {k: v for k, v in data.items() if k not in KEY_ORDER}
     return user, extras
@@ -213,6 +217,8 @@ def dump_user_data(user: UserData, extras: dict[str, Any] | None = None) -> byte
     data["bookmarked"] = user.bookmarked
     data["state"] = user.state.value
     data["tags"] = list(user.tags)
+    if user.position:  # saved only once the article view has been read past the start
+        data["position"] = user.position
     if user.note is not None:
         data["note"] = {
             "created": user.note.created.isoformat(),
@@ -241,12 +247,13 @@ def _verify(payload: bytes, user: UserData) -> None:
         raise StoreError(f"cannot save the data of {user.paper_id}: {exc}") from None
     note = user.note.text if user.note else None
     back_note = back.note.text if back.note else None
-    if (back.paper_id, back.bookmarked, back.state, back.tags, back_note) != (
+    if (back.paper_id, back.bookmarked, back.state, back.tags, back_note, back.position) != (
         user.paper_id.strip(),
         user.bookmarked,
         user.state,
         normalise_tags(user.tags),
         note,
+        user.position,
     ):
         raise StoreError(
             f"cannot save the data of {user.paper_id}: it would not read back the same"
@@ -322,7 +329,7 @@ class Store:
             change(user)
             if title:
                 user.title = title
-            if user.is_empty and not extras:
+            if user.is_empty and not user.position and not extras:
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
             else:

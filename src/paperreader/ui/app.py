@@ -22,7 +22,8 @@ from paperreader.ui.screens.main import MainScreen
 from paperreader.ui.screens.note_editor import NoteEditor
 from paperreader.ui.settings import load_settings, save_setting
 
-CSS_PATH = str(resources.files("paperreader") / "styles" / "app.tcss")
+STYLES = resources.files("paperreader") / "styles"
+CSS_PATH = [str(STYLES / "app.tcss"), str(STYLES / "article.tcss")]
 POLL_SECONDS = 3.0
 HOLD_SECONDS = 5.0  # keys are never held longer than this, however slow a search is
 

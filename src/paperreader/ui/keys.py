@@ -11,7 +11,7 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
             ("PgDn / Space / ctrl+f", "page down"),
             ("PgUp / ctrl+b", "page up"),
             ("Tab, Shift+Tab", "next / previous pane (search, list, detail, similar)"),
-            ("Enter", "open the paper; on a similar paper: jump to it"),
+            ("Enter", "read the paper; on a similar paper: jump to it"),
             ("Esc", "back to the list, keeping the query; again: clears it"),
         ],
     ),
@@ -31,11 +31,25 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
             ("b", "bookmark / unbookmark"),
             ("r", "cycle unread → reading → read"),
             ("t", "edit tags (space or comma separated)"),
-            ("n", "edit the note (ctrl+s saves, Esc cancels)"),
+            ("n / a", "edit the note (ctrl+s saves, Esc cancels)"),
             ("e", "edit the note in $EDITOR"),
             ("o", "open the paper's page in the browser"),
             ("y", "copy its link, BibTeX or id"),
             ("m", "similar papers"),
+        ],
+    ),
+    (
+        "The article (Enter on a paper)",
+        [
+            ("j / ↓, k / ↑", "next / previous line"),
+            ("Space / PgDn, PgUp", "page down, page up (also shift+Space, ctrl+f / ctrl+b)"),
+            ("g / Home, G / End", "top / end (reaching the end marks the paper read)"),
+            ("/, n / N", "find in the text; next / previous match"),
+            ("c", "contents: jump to a section"),
+            ("] / [", "next / previous paper of the list"),
+            ("b, r, t, a", "bookmark, read state, tags, note (n finds: a is the note)"),
+            ("d", "fetch the full text from arXiv"),
+            ("Esc / q", "back to the list, on the paper last read"),
         ],
     ),
     (
@@ -62,6 +76,7 @@ QUERY_HELP = [
 def markdown_table() -> str:
     """The key table as Markdown, for the README."""
     lines = ["| Key | Action |", "| --- | --- |"]
-    for _, rows in KEYS:
+    for section, rows in KEYS:
+        lines.append(f"| **{section}** | |")
         lines.extend(f"| {k} | {what} |" for k, what in rows)
     return "\n".join(lines)

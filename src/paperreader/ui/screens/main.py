@@ -28,6 +28,7 @@ from paperreader.core.models import Hit, Note, Paper, SearchResult, UserData
 from paperreader.core.text import strip_controls
 from paperreader.editor import EditorError, edit_text
 from paperreader.ui.jobs import Job, catch_up_job, fetch_arxiv_job, fetch_hf_job, import_job
+from paperreader.ui.screens.article import ArticleScreen, ListPapers
 from paperreader.ui.screens.modals import (
     ArxivScreen,
     ChoiceScreen,
@@ -110,7 +111,7 @@ class MainScreen(Screen[None]):
         Binding("b", "bookmark", "Bookmark", priority=True),
         Binding("r", "cycle_state", "Read", priority=True),
         Binding("t", "tags", "Tags", priority=True),
-        Binding("n", "note", "Note", priority=True),
+        Binding("n,a", "note", "Note", priority=True),
         Binding("e", "edit_external", "$EDITOR", show=False, priority=True),
         Binding("o", "open_link", "Open", show=False, priority=True),
         Binding("y", "copy", "Copy", show=False, priority=True),
@@ -438,8 +439,11 @@ class MainScreen(Screen[None]):
 
     @on(PaperList.Selected)
     def _selected(self, event: PaperList.Selected) -> None:
-        self._show_detail_only(True)
-        self.focus_now(self.detail)
+        index = self.paper_list.cached_index(event.hit.id)
+        row = self.paper_list.cursor if index is None else index
+        on_change = lambda user: self._user_changed(user, None)  # noqa: E731
+        article = ArticleScreen(self.library, ListPapers(self.paper_list), row, on_change=on_change)
+        self.app.push_screen(article, lambda row: self.paper_list.move_to(row or 0))
 
     @on(OptionList.OptionSelected, "#d-similar")
     def _similar_chosen(self, event: OptionList.OptionSelected) -> None:
