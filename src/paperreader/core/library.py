@@ -553,6 +553,23 @@ class Library:
                 )
         return problems
 
+    # -- undo ------------------------------------------------------------------------------------
+    def restore_user(self, paper_id: str, user: UserData) -> UserData:
+        """Put a paper's bookmark, read state, tags and note back as `user` holds them (an
+        undo or redo from core/undo.py), saved and indexed like any other change."""
+
+        def change(current: UserData) -> None:
+            current.bookmarked = user.bookmarked
+            current.state = user.state
+            current.tags = list(user.tags)
+            current.note = (
+                Note(text=user.note.text, created=user.note.created, updated=now())
+                if user.note is not None and user.note.text.strip()
+                else None
+            )
+
+        return self._change(paper_id, change)
+
 
 def _chunks(items: Iterable[Record], size: int) -> Iterator[list[Record]]:
     chunk: list[Record] = []
