@@ -122,3 +122,15 @@ def test_an_empty_or_tiny_library(tmp_path: Path) -> None:
     ranking = Recommender(tmp_path, records).rank({"a"})
     assert ranking == [] and ranking.reason
     records.close()
+
+
+def test_a_sample_of_the_negatives_finds_the_topic_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import paperreader.core.recommend as recommend
+
+    monkeypatch.setattr(recommend, "MAX_NEGATIVES", 100)
+    records = _library(tmp_path)
+    top = Recommender(tmp_path, records).rank({f"t{n:04d}" for n in range(10)}, limit=10)
+    assert sum(paper_id.startswith("t") for paper_id, _ in top) >= 8, top
+    records.close()

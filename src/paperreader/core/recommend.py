@@ -1,8 +1,8 @@
 """Recommendations from the user's bookmarks and tags, offline, as arxiv-sanity does them.
 
 tf-idf over every paper's title and abstract, then a linear SVM trained on the positives
-(bookmarked papers, or those with one tag) against every other paper; its decision values
-rank the rest. The records are streamed into the vectorizer, so only the sparse matrix is
+(bookmarked papers, or those with one tag) against the other papers (a sample of 20,000 of
+them in a large library); its decision values rank the rest. The records are streamed into the vectorizer, so only the sparse matrix is
 held, never the texts (~100 MB of float32 at 100,000 papers).
 
 Caches:
@@ -42,6 +42,7 @@ MAX_FEATURES = 50_000
 MIN_DF = 2
 MAX_DF = 0.5  # a word in over half the papers tells nothing about any of them
 SVM_C = 0.1
+MAX_NEGATIVES = 20_000  # other papers a model is trained against (a sample past this)
 RANKINGS_KEPT = 8
 TOKEN_PATTERN = r"(?u)\b[a-zA-Z][a-zA-Z0-9_]+\b"
 
@@ -195,16 +196,25 @@ class Recommender:
 
     @staticmethod
     def _train_and_score(matrix: csr_matrix, rows: list[int]) -> np.ndarray:
-        from sklearn.svm import LinearSVC
-
-        labels = np.zeros(matrix.shape[0], dtype=np.int8)
-        labels[rows] = 1
-        model = LinearSVC(class_weight="balanced", C=SVM_C, tol=1e-4, max_iter=2000, dual=True)
+        """Decision values of a linear SVM trained on `rows` (positives) against the other
+        papers; past MAX_NEGATIVES of those, a fixed random sample of them (liblinear copies
+        its input to float64 and walks it ~25 times: 2.6 s on all 100,000 papers, 0.3 s on
+        20,000, with the same top 50 in the benchmark). Every paper is scored."""
         import warnings
 
+        from sklearn.svm import LinearSVC
+
+        total = matrix.shape[0]
+        positives = np.asarray(rows, dtype=np.int64)
+        negatives = np.setdiff1d(np.arange(total, dtype=np.int64), positives, assume_unique=True)
+        if len(negatives) > MAX_NEGATIVES:
+            negatives = np.random.default_rng(0).choice(negatives, MAX_NEGATIVES, replace=False)
+        train = np.sort(np.concatenate([positives, negatives]))
+        labels = np.isin(train, positives).astype(np.int8)
+        model = LinearSVC(class_weight="balanced", C=SVM_C, tol=1e-4, max_iter=2000, dual=True)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # ConvergenceWarning: the ranking is still good
-            model.fit(matrix, labels)
+            model.fit(matrix[train], labels)
         return np.asarray(model.decision_function(matrix), dtype=np.float32)
 
     def forget(self) -> None:
