@@ -13,6 +13,7 @@ from pathlib import Path
 
 from paperreader.core import importers
 from paperreader.core.errors import QueryError, StoreError, UnknownPaper
+from paperreader.core.fulltext.document import Document, load_document
 from paperreader.core.importers.base import Record, Skipped
 from paperreader.core.models import (
     Hit,
@@ -568,19 +569,31 @@ class Library:
         return problems
 
     # -- reading ---------------------------------------------------------------------------------
-    # Imported here, not at the top, to keep this section self-contained (Library.Document).
-    from paperreader.core.fulltext.document import Document
-
     def full_text(self, paper_id: str) -> Document | None:
         """The paper's full text (see core/fulltext), or None while it has none."""
-        from paperreader.core.fulltext.document import load_document
-
         return load_document(self.root, paper_id)
 
     def set_position(self, paper_id: str, position: int) -> UserData:
         """Remember where the article view was left: the block at its top (0: the start)."""
         value = max(0, int(position))
         return self._change(paper_id, lambda u: setattr(u, "position", value))
+
+    # -- undo ------------------------------------------------------------------------------------
+    def restore_user(self, paper_id: str, user: UserData) -> UserData:
+        """Put a paper's bookmark, read state, tags and note back as `user` holds them (an
+        undo or redo from core/undo.py), saved and indexed like any other change."""
+
+        def change(current: UserData) -> None:
+            current.bookmarked = user.bookmarked
+            current.state = user.state
+            current.tags = list(user.tags)
+            current.note = (
+                Note(text=user.note.text, created=user.note.created, updated=now())
+                if user.note is not None and user.note.text.strip()
+                else None
+            )
+
+        return self._change(paper_id, change)
 
 
 def _chunks(items: Iterable[Record], size: int) -> Iterator[list[Record]]:

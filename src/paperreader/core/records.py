@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
@@ -105,6 +106,19 @@ class Records:
             with self.batch():
                 self.db.execute("INSERT OR IGNORE INTO index_queue (id) SELECT id FROM unindexed")
                 self.db.execute("DELETE FROM unindexed")
+        self._add_added_column()
+
+    def _add_added_column(self) -> None:
+        """`added` (unix time a paper first came into this library, for "new since last
+        opened"); libraries made before it have NULL there: not new to anyone."""
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(papers)")}
+        if "added" not in columns:
+            try:
+                self.db.execute("ALTER TABLE papers ADD COLUMN added REAL")
+            except sqlite3.OperationalError as exc:  # another process added it meanwhile
+                if "duplicate column" not in str(exc):
+                    raise
+        self.db.execute("CREATE INDEX IF NOT EXISTS papers_added ON papers (added)")
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -218,12 +232,14 @@ class Records:
                 return found
         return None
 
-    def put(self, paper: Paper) -> None:
+    def put(self, paper: Paper, *, added: float | None = None) -> None:
+        """Store a paper; a new one is stamped `added` (now unless given), a stored one keeps
+        the time it was first added."""
         self._writes += 1
         data = json.dumps(paper.to_dict(), ensure_ascii=False, sort_keys=True)
         self.db.execute(
-            "INSERT OR REPLACE INTO papers (id, arxiv_id, doi, title_key, published, data) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO papers (id, arxiv_id, doi, title_key, published, data, added) "
+            "VALUES (?, ?, ?, ?, ?, ?, COALESCE((SELECT added FROM papers WHERE id = ?), ?))",
             (
                 paper.id,
                 paper.arxiv_id,
@@ -231,6 +247,8 @@ class Records:
                 normalise_title(paper.title),
                 paper.published.isoformat() if paper.published else None,
                 data,
+                paper.id,
+                time.time() if added is None else added,
             ),
         )
 
@@ -426,3 +444,41 @@ class Records:
 
     def set_meta(self, key: str, value: str) -> None:
         self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    # -- when papers came in (for "new since last opened") ------------------------------------
+    def added_since(self, ts: float, limit: int | None = None) -> list[str]:
+        """Ids of the papers first added after unix time `ts`, newest first."""
+        return [
+            row[0]
+            for row in self.db.execute(
+                "SELECT id FROM papers WHERE added > ? ORDER BY added DESC LIMIT ?",
+                (ts, -1 if limit is None else limit),
+            )
+        ]
+
+    def count_added_since(self, ts: float) -> int:
+        return self.db.execute("SELECT count(*) FROM papers WHERE added > ?", (ts,)).fetchone()[0]
+
+    def iter_texts(self, batch: int = 2000) -> Iterator[tuple[str, str, str]]:
+        """(id, title, abstract) of every paper in id order, streamed: what a text model
+        reads, without building a Paper per record."""
+        last = ""
+        while True:
+            rows = self.db.execute(
+                "SELECT id, json_extract(data, '$.title'), json_extract(data, '$.abstract') "
+                "FROM papers WHERE id > ? ORDER BY id LIMIT ?",
+                (last, batch),
+            ).fetchall()
+            if not rows:
+                return
+            for paper_id, title, abstract in rows:
+                yield paper_id, title or "", abstract or ""
+            last = rows[-1][0]
+
+    def change_stamp(self) -> tuple[int, int]:
+        """(papers, highest rowid): changes with any added or rewritten paper (a rewrite is a
+        delete and an insert), kept on disk, so a cache built from the records can tell it is
+        stale in a later process. (Rewriting the paper that holds the highest rowid keeps it:
+        a cache misses that one paper's new text until the next change.)"""
+        top = self.db.execute("SELECT max(rowid) FROM papers").fetchone()[0]
+        return self.count(), top or 0
