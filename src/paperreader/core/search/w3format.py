@@ -22,6 +22,7 @@ from whoosh.util.numeric import byte_to_length
 from paperreader.core.errors import IndexDamaged
 
 _LENGTH_TABLE = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
+F16_MAX = float(np.finfo(np.float16).max)
 _EMPTY_IDS = np.empty(0, dtype=np.int32)
 _EMPTY_WEIGHTS = np.empty(0, dtype=np.float32)
 _INT = Struct("!i")
@@ -121,7 +122,11 @@ def read_postings(reader, field: str, term: bytes) -> tuple[np.ndarray, np.ndarr
         else:
             data = bytes(terms._postfile.get(offset, length))
         ids, exact = decode_postings(data)
-    small = exact.astype(np.float16)  # frequency x field boost: small, exact in 16 bits
+    # Frequency x field boost is small and exact in 16 bits, except in a huge note or text
+    # (past 65,504 the cast overflows, with a RuntimeWarning on stderr): those stay 32 bits.
+    if not exact.size or float(np.abs(exact).max()) > F16_MAX:
+        return ids, exact
+    small = exact.astype(np.float16)
     return ids, small if np.array_equal(small, exact) else exact
 
 
