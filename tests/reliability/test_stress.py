@@ -135,18 +135,36 @@ def _paperreader_processes(root: Path) -> list[str]:
     return found
 
 
-def test_concurrent_commands_with_kills_lose_nothing(library_path: Path, tmp_path: Path, request) -> None:  # type: ignore[no-untyped-def]
+def test_concurrent_commands_with_kills_lose_nothing(
+    library_path: Path, tmp_path: Path, request
+) -> None:  # type: ignore[no-untyped-def]
     seconds = 60 if long_tests(request.config) else 12
     root = library_path
     tally = Tally()
     runner = Runner(root, tally)
-    papers = [h for h in json.loads(
-        subprocess.run(
-            [sys.executable, "-m", "paperreader", "--library", str(root), "search", "", "--json",
-             "--limit", "100"],
-            capture_output=True, text=True, env=child_env(), check=True,
-        ).stdout
-    )["hits"]]
+    papers = [
+        h
+        for h in json.loads(
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "paperreader",
+                    "--library",
+                    str(root),
+                    "search",
+                    "",
+                    "--json",
+                    "--limit",
+                    "100",
+                ],
+                capture_output=True,
+                text=True,
+                env=child_env(),
+                check=True,
+            ).stdout
+        )["hits"]
+    ]
     ids = [p["id"] for p in papers][:40]
     stop = time.monotonic() + seconds
     counter = iter(range(10**9))
@@ -213,7 +231,10 @@ def test_concurrent_commands_with_kills_lose_nothing(library_path: Path, tmp_pat
     # The last indexer waits for (or becomes) the one indexer and finishes the queue.
     final = subprocess.run(
         [sys.executable, "-m", "paperreader", "--library", str(root), "index", "--quiet"],
-        capture_output=True, text=True, env=child_env(), timeout=600,
+        capture_output=True,
+        text=True,
+        env=child_env(),
+        timeout=600,
     )
     assert final.returncode == 0, final.stderr
     deadline = time.monotonic() + 10

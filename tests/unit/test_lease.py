@@ -104,8 +104,15 @@ def test_a_stale_heartbeat_is_taken_over_and_the_old_holder_sees_it_lost(tmp_pat
 def test_a_holder_on_another_host_is_judged_by_its_heartbeat(tmp_path: Path) -> None:
     now = time.time()
     info = {
-        "token": "x", "pid": 1, "host": socket.gethostname() + "-elsewhere", "job": "rebuild",
-        "started": now, "heartbeat": now, "done": 0, "total": 0, "proc_start": "",
+        "token": "x",
+        "pid": 1,
+        "host": socket.gethostname() + "-elsewhere",
+        "job": "rebuild",
+        "started": now,
+        "heartbeat": now,
+        "done": 0,
+        "total": 0,
+        "proc_start": "",
     }
     (tmp_path / LEASE_FILE).write_text(json.dumps(info))
     assert not Lease(tmp_path).try_acquire("save")

@@ -89,8 +89,10 @@ def _waiting(progress: CliProgress | None):  # type: ignore[no-untyped-def]
     def on_wait(holder) -> None:  # type: ignore[no-untyped-def]
         if not said or said[0] != holder.pid:
             said[:] = [holder.pid]
-            say(f"another paperreader process is indexing this library ({holder.describe()}); "
-                "waiting for it")
+            say(
+                f"another paperreader process is indexing this library ({holder.describe()}); "
+                "waiting for it"
+            )
         if progress is not None and holder.total:
             progress(holder.done, holder.total)
 
@@ -110,14 +112,26 @@ def cmd_index(args: argparse.Namespace) -> int:
             print("every paper is in the search index")
         return 0
     progress = None if args.quiet else CliProgress(f"indexing {pending:,} papers")
-    done = library.run_indexer(
-        progress, wait=not background, on_wait=None if args.quiet else _waiting(progress)
-    )
+    waited: list[object] = []
+    follow = _waiting(progress)
+
+    def on_wait(holder) -> None:  # type: ignore[no-untyped-def]
+        waited.append(holder)
+        if not args.quiet:
+            follow(holder)
+
+    done = library.run_indexer(progress, wait=not background, on_wait=on_wait)
     if progress:
         progress.done()
     left = library.unindexed_count()
     if not args.quiet:
-        print(f"indexed {done:,} papers" + (f"; {left:,} still to do" if left else ""))
+        if waited and not done:
+            print(
+                "the running indexer finished"
+                + (f"; {left:,} papers still to do" if left else ": every paper is searchable")
+            )
+        else:
+            print(f"indexed {done:,} papers" + (f"; {left:,} still to do" if left else ""))
     return 0
 
 

@@ -133,9 +133,7 @@ class SearchIndex:
     def searcher(self):  # type: ignore[no-untyped-def]
         """This thread's searcher, refreshed when the index changed (here or in another process)."""
         if self._ix is None and self.open() is not None:
-            raise IndexDamaged(
-                f"{self.path}: the search index is not there yet; it is being built"
-            )
+            raise IndexDamaged(f"{self.path}: the search index is not there yet; it is being built")
         local = self._local
         searcher = getattr(local, "searcher", None)
         if searcher is None or local.generation != self._generation or searcher.ixreader is None:
