@@ -12,8 +12,10 @@ A search runs through these stages, one module each:
 - highlight / similar: matched spans, papers like one paper
 
 Around them: schema (what a paper is to the index), index (SearchIndex, wiring it all),
-writer (every write), warmup + warm_files (common words ready, saved beside the index) and
-whoosh_patches (every change to Whoosh's classes, installed by SearchIndex, not at import).
+overlay (this process's saves not yet in the index, laid over its answers), writer (every
+write), indexer + lease (the one process that writes, and the durable queue it works down),
+warmup + warm_files (common words ready, saved beside the index) and whoosh_patches (every
+change to Whoosh's classes, installed by SearchIndex, not at import).
 """
 
 from paperreader.core.errors import IndexDamaged
