@@ -165,7 +165,7 @@ class _Watchdog:
         self.writer = writer
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        if getattr(writer, "tasks", None):
+        if hasattr(writer, "tasks"):  # a parallel writer (its workers start with the first batch)
             self._thread = threading.Thread(
                 target=self._watch, name="paperreader-watchdog", daemon=True
             )
