@@ -12,6 +12,7 @@ from importlib import resources
 from pathlib import Path
 
 from paperreader.core import importers
+from paperreader.core.display import readable
 from paperreader.core.errors import QueryError, StoreError, UnknownPaper
 from paperreader.core.fulltext import files as fulltext_files
 from paperreader.core.fulltext.document import FILES_FOLDER, Document, load_document
@@ -27,8 +28,9 @@ from paperreader.core.models import (
     normalise_arxiv_id,
 )
 from paperreader.core.records import Records, merge
-from paperreader.core.search import SearchIndex
+from paperreader.core.search import SearchIndex, highlight
 from paperreader.core.search.indexer import Indexer
+from paperreader.core.search.schema import INDEXED_TEXT_MAX
 from paperreader.core.store import Store, normalise_tags, now
 from paperreader.core.text import bound_fields
 
@@ -331,11 +333,29 @@ class Library:
     def matches(self, paper: Paper, result: SearchResult) -> dict[str, list[tuple[int, int]]]:
         """Where the result's query matched this paper, by field."""
         found = {}
-        for field, text in (("title", paper.title), ("abstract", paper.abstract)):
+        for field, text in (
+            ("title", readable(paper.title)),
+            ("abstract", readable(paper.abstract)),
+        ):
             spans = self.index.spans(text, field, result.terms)
             if spans:
                 found[field] = spans
         return found
+
+    def snippet(
+        self, paper: Paper, result: SearchResult, width: int = highlight.SNIPPET_WIDTH
+    ) -> tuple[str, list[tuple[int, int]]] | None:
+        """For a hit that matched only in the full text: the passage where it matched, and the
+        spans of the matched words in it; None when the title or abstract matched (they show
+        it) or the query did not reach the text."""
+        if not any(field == "text" for field, _ in result.terms):
+            return None
+        if self.matches(paper, result):
+            return None
+        text = self.plain_text(paper.id)
+        if not text:
+            return None
+        return highlight.snippet(text[:INDEXED_TEXT_MAX], result.terms, width)
 
     def similar(self, paper_id: str, limit: int = 10) -> list[Hit]:
         return self.index.similar(self.get(paper_id), limit=limit)
@@ -612,8 +632,6 @@ class Library:
         stat per rebuild, not one per paper."""
         if not self._has_files():
             return ""
-        from paperreader.core.search.schema import INDEXED_TEXT_MAX
-
         try:
             with fulltext_files.plain_path(self.root, paper_id).open(
                 encoding="utf-8", errors="replace"

@@ -374,7 +374,15 @@ class Indexer:
             return False
         with open(self.root / LOG_FILE, "ab") as log:
             subprocess.Popen(
-                [sys.executable, "-m", "paperreader", "index", "--library", str(self.root), "--quiet"],
+                [
+                    sys.executable,
+                    "-m",
+                    "paperreader",
+                    "index",
+                    "--library",
+                    str(self.root),
+                    "--quiet",
+                ],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=log,

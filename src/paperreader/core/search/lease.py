@@ -50,7 +50,9 @@ class LeaseInfo:
 
     def describe(self) -> str:
         """'pid 123, rebuild, 42% done' for messages."""
-        where = f"pid {self.pid}" + ("" if self.host == socket.gethostname() else f" on {self.host}")
+        where = f"pid {self.pid}" + (
+            "" if self.host == socket.gethostname() else f" on {self.host}"
+        )
         if self.total:
             return f"{where}, {self.job}, {100 * self.done // max(1, self.total)}% done"
         return f"{where}, {self.job}"

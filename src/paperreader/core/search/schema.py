@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import datetime
-from functools import lru_cache
 
 from whoosh.analysis import (
     CharsetFilter,
@@ -148,12 +147,6 @@ class IndexedPaper(Paper):
     def of(cls, paper: Paper, text: str) -> IndexedPaper:
         values = {f.name: getattr(paper, f.name) for f in fields(Paper)}
         return cls(**values, full_text=text[:INDEXED_TEXT_MAX])
-
-
-@lru_cache(maxsize=8192)
-def display_text(text: str) -> str:
-    """A title, abstract or name as people read it: LaTeX as Unicode (cached by text)."""
-    return to_unicode(text)
 
 
 def document(paper: Paper, user: UserData | None) -> dict[str, object]:
