@@ -328,6 +328,10 @@ class Library:
         )
 
     def spans(self, text: str, field: str, result: SearchResult) -> list[tuple[int, int]]:
+        """Where the result's query matched `text` of `field`; a title or abstract is matched
+        as it is shown (`readable`: LaTeX as Unicode), so the spans are of that text."""
+        if field in ("title", "abstract"):
+            text = readable(text)
         return self.index.spans(text, field, result.terms)
 
     def matches(self, paper: Paper, result: SearchResult) -> dict[str, list[tuple[int, int]]]:
