@@ -350,11 +350,9 @@ class Library:
         self, paper: Paper, result: SearchResult, width: int = highlight.SNIPPET_WIDTH
     ) -> tuple[str, list[tuple[int, int]]] | None:
         """For a hit that matched only in the full text: the passage where it matched, and the
-        spans of the matched words in it; None when the title or abstract matched (they show
-        it) or the query did not reach the text."""
-        if not any(field == "text" for field, _ in result.terms):
-            return None
-        if self.matches(paper, result):
+        spans of the matched words in it; None when the query matched elsewhere too (the
+        title, abstract or note show it) or did not reach the text."""
+        if paper.id not in result.text_only:
             return None
         text = self.plain_text(paper.id)
         if not text:

@@ -51,6 +51,29 @@ SORT_KEYS: dict[str, Callable[[Hit], object]] = {
 }
 
 
+def _drop_text(query: Q.Query) -> Q.Query:
+    if query.is_leaf() and getattr(query, "fieldname", None) == "text":
+        return Q.NullQuery
+    return query
+
+
+def _text_only(searcher, query: Q.Query, hits: list[Hit]) -> set[str]:  # type: ignore[no-untyped-def]
+    """The hits of the page that the query matches only through the full text: the query
+    without its `text` clauses, run on those hits' documents alone (a few ms)."""
+    ids = {hit.id for hit in hits}
+    if not ids:
+        return set()
+    rest = query.accept(_drop_text).normalize()
+    if rest is Q.NullQuery or isinstance(rest, type(Q.NullQuery)):
+        return ids
+    try:
+        only = Q.And([rest, Q.Or([Q.Term("id", paper_id) for paper_id in ids])])
+        found = {fields["id"] for fields in searcher.search(only, limit=None)}
+    except Exception:  # noqa: BLE001 - only decides where snippets are shown
+        return set()
+    return ids - found
+
+
 class SearchIndex:
     """A Whoosh index in a folder; one long-lived searcher per thread, refreshed after writes."""
 
@@ -317,6 +340,9 @@ class SearchIndex:
         # Highlights use the query's own (bounded) term expansion: cheap, and unlike Whoosh's
         # matched-term tracking it also covers prefix and fuzzy expansions.
         terms = text_terms(query_terms(query, searcher.reader()))
+        text_only = (
+            _text_only(searcher, query, hits) if any(f == "text" for f, _ in terms) else set()
+        )
         mapped.trim(MAPPED_LIMIT)
         return SearchResult(
             query=text,
@@ -327,6 +353,7 @@ class SearchIndex:
             suggestion=suggestion,
             corrected=corrected,
             terms=terms,
+            text_only=text_only,
         )
 
     # -- spelling ----------------------------------------------------------------------------
