@@ -83,6 +83,7 @@ class DetailPane(VerticalScroll, can_focus=True):
         yield SimilarList(id="d-similar")
 
     def on_mount(self) -> None:
+        self.query_one("#d-snippet", Static).display = False
         self.show_empty("No paper selected.")
 
     def show_empty(self, message: str) -> None:
@@ -216,7 +217,10 @@ class DetailPane(VerticalScroll, can_focus=True):
     def _set(self, part: str, content: Text | str) -> None:
         if self._shown.get(part) != content:
             self._shown[part] = content
-            self.query_one(f"#{part}", Static).update(content)
+            widget = self.query_one(f"#{part}", Static)
+            widget.update(content)
+            if part == "d-snippet":  # only there for a hit matched by its full text alone
+                widget.display = bool(content)
 
     def _show_note(self, text: str | None, spans: list[tuple[int, int]] | None = None) -> None:
         """`text` is safe already; with `spans` (query matches) it is shown as plain text."""
