@@ -48,3 +48,15 @@ def shared_fixtures() -> Path:
     if not SHARED_FIXTURES.is_dir():
         pytest.skip("../shared/fixtures is not present beside the repository")
     return SHARED_FIXTURES
+
+
+@pytest.fixture(autouse=True)
+def _no_arxiv_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A full-text fetch a test did not point at its replay server goes to a closed local
+    port, never to arxiv.org (the reader's `d` key, `fetch text`)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("PAPERREADER_ARXIV_FILES_URL", f"http://127.0.0.1:{port}")

@@ -30,6 +30,7 @@ from paperreader.cli.commands import (
 )
 from paperreader.cli.common import finish, open_library, say
 from paperreader.cli.fetch import add_fetch_parser
+from paperreader.cli.reading import add_reading_parsers
 from paperreader.core.errors import PaperreaderError
 from paperreader.core.models import ReadState
 
@@ -120,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("check", cmd_check, "verify the store and the index (exit 1 on a problem)")
     p.add_argument("--backups", action="store_true", help="list the store's backups")
     p.add_argument("--restore", metavar="NAME", help="put the store back as a backup holds it")
+    add_reading_parsers(add)
     add_fetch_parser(sub, common)
     return parser
 

@@ -19,6 +19,7 @@ from paperreader.cli.common import (
 )
 from paperreader.cli.progress import CliProgress
 from paperreader.config import library_dir
+from paperreader.core.display import readable, readable_authors
 from paperreader.core.errors import PaperreaderError
 from paperreader.editor import edit_text
 
@@ -155,6 +156,10 @@ def cmd_search(args: argparse.Namespace) -> int:
         say(f'showing results for "{result.suggestion}" (you typed "{result.query}")')
     for hit in result.hits:
         print(hit_line(hit))
+        paper = papers.get(hit.id)
+        found = library.snippet(paper, result) if paper is not None else None
+        if found is not None:  # matched only in the full text: where
+            print(f"{'':16}  {found[0]}")
     say(f"{result.total} found in {result.elapsed_ms:.0f} ms")
     return 0
 
@@ -163,8 +168,14 @@ def cmd_show(args: argparse.Namespace) -> int:
     library = open_library(args)
     paper = library.get(args.id)
     user = library.user(paper.id)
+    text = library.text_info(paper.id)
     if args.json:
         data = paper.to_dict()
+        # What people read: LaTeX as Unicode; the record's own text in the *_latex fields.
+        data["title_latex"], data["title"] = paper.title, readable(paper.title)
+        data["abstract_latex"], data["abstract"] = paper.abstract, readable(paper.abstract)
+        data["authors_latex"], data["authors"] = paper.authors, readable_authors(paper.authors)
+        data["full_text"] = text
         data["links"] = paper.all_links()
         data["user"] = {
             "bookmarked": user.bookmarked,
@@ -174,8 +185,8 @@ def cmd_show(args: argparse.Namespace) -> int:
         }
         print_json(data)
         return 0
-    print(paper.title)
-    print(", ".join(paper.authors) or "(authors unknown)")
+    print(readable(paper.title))
+    print(", ".join(readable_authors(paper.authors)) or "(authors unknown)")
     facts = [f"id {paper.id}", paper.published.isoformat() if paper.published else "no date"]
     facts.append(user.state.value + (", bookmarked" if user.bookmarked else ""))
     if user.tags:
@@ -183,8 +194,18 @@ def cmd_show(args: argparse.Namespace) -> int:
     print(" · ".join(facts))
     for kind, url in paper.all_links().items():
         print(f"{kind}: {url}")
+    if text is not None:
+        what = str(text["source"]).upper()
+        size = f", {text['file_bytes']:,} bytes" if text.get("file_bytes") else ""
+        pages = f", {text['pages']} pages" if text.get("pages") else ""
+        print(
+            f"full text: {what}{pages}{size}; {text['text_chars']:,} characters, "
+            f"{text['sections']} sections (`paperreader read {paper.id}`)"
+        )
+    else:
+        print("full text: none (`paperreader attach` or `fetch text` adds it)")
     print()
-    print(paper.abstract or "(no abstract)")
+    print(readable(paper.abstract) or "(no abstract)")
     if user.note and user.note.text.strip():
         print("\n--- note ---")
         print(user.note.text)

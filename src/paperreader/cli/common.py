@@ -10,6 +10,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from paperreader.config import library_dir
+from paperreader.core.display import readable, readable_authors
 from paperreader.core.models import Hit, Paper, SearchResult
 
 if TYPE_CHECKING:  # keep start-up imports light
@@ -62,10 +63,11 @@ def print_json(data: Any) -> None:
 def hit_json(
     hit: Hit, paper: Paper | None, result: SearchResult | None, library: Library
 ) -> dict[str, Any]:
+    authors = paper.authors if paper else ([hit.first_author] if hit.first_author else [])
     out: dict[str, Any] = {
         "id": hit.id,
-        "title": hit.title,
-        "authors": paper.authors if paper else ([hit.first_author] if hit.first_author else []),
+        "title": readable(hit.title),
+        "authors": readable_authors(authors),
         "date": hit.published.isoformat() if hit.published else None,
         "score": round(hit.score, 4),
         "bookmarked": hit.bookmarked,
@@ -77,14 +79,21 @@ def hit_json(
         out["matches"] = {
             field: [{"start": s, "end": e, "text": text[s:e]} for s, e in spans]
             for field, spans in library.matches(paper, result).items()
-            for text in [getattr(paper, field)]
+            for text in [readable(getattr(paper, field))]
         }
+        found = library.snippet(paper, result)
+        if found is not None:
+            text, spans = found
+            out["snippet"] = {
+                "text": text,
+                "matches": [{"start": s, "end": e, "text": text[s:e]} for s, e in spans],
+            }
     return out
 
 
 def hit_line(hit: Hit) -> str:
     marks = ("*" if hit.bookmarked else " ") + ("n" if hit.has_note else " ")
     when = hit.published.isoformat() if hit.published else "----------"
-    author = f" — {hit.first_author}" if hit.first_author else ""
+    author = f" — {readable(hit.first_author)}" if hit.first_author else ""
     tags = f"  [{', '.join(hit.tags)}]" if hit.tags else ""
-    return f"{marks} {when}  {hit.id:<24} {hit.title}{author}{tags}"
+    return f"{marks} {when}  {hit.id:<24} {readable(hit.title)}{author}{tags}"

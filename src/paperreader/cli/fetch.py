@@ -3,6 +3,7 @@
 paperreader fetch hf-daily [--date YYYY-MM-DD]
 paperreader fetch arxiv QUERY [--max N]
 paperreader fetch arxiv-id ID [ID ...]
+paperreader fetch text ID [ID ...]     (the papers' full texts: arXiv's HTML, else the PDF)
 """
 
 from __future__ import annotations
@@ -56,6 +57,13 @@ def add_fetch_parser(
     p = sources.add_parser("arxiv-id", parents=parents, help=text, description=text)
     p.add_argument("ids", nargs="+", metavar="ID")
 
+    text = (
+        "the full text of papers in the library from arXiv (the HTML page, else the PDF), "
+        "stored in <library>/files/<id>/ and indexed"
+    )
+    p = sources.add_parser("text", parents=parents, help=text, description=text)
+    p.add_argument("ids", nargs="+", metavar="ID")
+
     parser.set_defaults(func=cmd_fetch)
     return parser
 
@@ -79,6 +87,8 @@ def _progress(label: str) -> Any:
 def run_fetch(args: argparse.Namespace, library: Any) -> int:
     """Fetch what `args` asks for and add it to `library`; 0 on success, 1 on any failure."""
     source = args.fetch_source
+    if source == "text":
+        return fetch_texts(args.ids, library)
     progress = _progress(f"fetching from {'arXiv' if source != 'hf-daily' else 'Hugging Face'}")
     missing: list[str] = []
     try:
@@ -122,3 +132,25 @@ def _add(library: Any, papers: list[Paper], missing: list[str]) -> int:
     for problem in report.problems:
         print(f"  skipped {problem}")
     return 1 if missing else 0
+
+
+def fetch_texts(ids: list[str], library: Any) -> int:
+    """`fetch text`: each paper's line (what was stored, or why not), then the index. 0 when
+    every text was stored, else 1 (the others are kept)."""
+    from paperreader.cli.reading import describe
+
+    progress = _progress("fetching full texts from arXiv")
+
+    def report(paper_id: str, document: Any, error: str | None) -> None:
+        if error is not None:
+            say(error if paper_id in error else f"{paper_id}: {error}")
+        else:
+            print(f"{paper_id}: {describe(document, library.text_info(paper_id))}")
+
+    results = library.fetch_text(ids, progress, index=False, on_result=report)
+    progress.done()
+    if any(not isinstance(r, str) for r in results.values()):
+        indexing = _progress("indexing the texts")
+        library.run_indexer(indexing)
+        indexing.done()
+    return 1 if any(isinstance(r, str) for r in results.values()) else 0

@@ -254,6 +254,8 @@ class SearchResult:
     suggestion: str | None = None  # "did you mean" query, when a word was corrected
     corrected: bool = False  # hits are for the suggestion, not the query as typed
     terms: set[tuple[str, str]] = field(default_factory=set)  # matched (field, indexed term)
+    # The page's hits that matched the query only in their full text (they show a snippet)
+    text_only: set[str] = field(default_factory=set)
 
 
 @dataclass

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Protocol
 
 from paperreader.core import fetch
+from paperreader.core.errors import FullTextError
 from paperreader.core.library import Library
 from paperreader.core.models import ImportReport, Paper
 
@@ -84,6 +85,28 @@ def catch_up_job(library: Library) -> Job:
     def run(reporter: Reporter) -> Outcome:
         indexed = _catch_up(library, reporter)
         return Outcome(f"Indexed {indexed:,} papers: every paper is searchable.", changed=True)
+
+    return run
+
+
+def fetch_text_job(library: Library, paper_id: str) -> Job:
+    """The reader's `d`: the paper's full text from arXiv (HTML, else PDF), stored and
+    indexed. A failure (no arXiv id, 404, offline, an unreadable file) raises one line;
+    nothing is stored then."""
+
+    def run(reporter: Reporter) -> Outcome:
+        reporter.stage(f"Fetching the full text of {paper_id}")
+        results = library.fetch_text(
+            [paper_id], index=False, sleep=reporter.sleep, progress=reporter.progress
+        )
+        result = next(iter(results.values()))
+        if isinstance(result, str):
+            raise FullTextError(result)
+        reporter.stage("Indexing the text for search")
+        library.run_indexer(wait=False)  # (another process's indexer takes it otherwise)
+        what = result.source.upper() + (f", {result.pages} pages" if result.pages else "")
+        sections = len(result.headings())
+        return Outcome(f"Fetched the full text of {paper_id} ({what}, {sections} sections).")
 
     return run
 

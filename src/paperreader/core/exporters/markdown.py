@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TextIO
 
+from paperreader.core.display import readable, readable_authors
 from paperreader.core.models import Paper, UserData
 
 
@@ -23,11 +24,11 @@ def export(
     for paper in papers:
         mine = user(paper.id) if user else None
         link = next(iter(paper.all_links().values()), None)
-        title = _escape(paper.title)
+        title = _escape(readable(paper.title))  # LaTeX as Unicode (BibTeX keeps the LaTeX)
         out.write(f"\n## [{title}]({link})\n\n" if link else f"\n## {title}\n\n")
         facts = []
         if paper.authors:
-            facts.append("**Authors:** " + _escape(", ".join(paper.authors)))
+            facts.append("**Authors:** " + _escape(", ".join(readable_authors(paper.authors))))
         if paper.published:
             facts.append(f"**Published:** {paper.published.isoformat()}")
         if paper.arxiv_id:

@@ -102,7 +102,13 @@ def _store(
         original = work / ORIGINALS[kind]
         write(original)
         _fsync_file(original)
-        doc = extract(original, kind, progress)
+        try:
+            doc = extract(original, kind, progress)
+        except FullTextError as exc:  # name the user's file, not the copy being read
+            message = str(exc)
+            if message.startswith(f"{original.name}:"):
+                raise FullTextError(name + message[len(original.name) :]) from None
+            raise
         if doc.source != kind:
             doc.source = kind
         folder = paper_folder(root, paper_id)

@@ -85,6 +85,9 @@ def extract_html(source: Path | str | bytes) -> Document:
     if len(data) > MAX_BYTES:
         raise FullTextError(f"{name}: the page is too large to be a paper ({len(data):,} bytes)")
     data = _C0.sub(b"", data)  # escapes and controls: never shown, and lxml refuses them later
+    lowered = data.lower()
+    if b"<html" in lowered and b"</html" not in lowered:  # a download cut short
+        raise FullTextError(f"{name}: the HTML page is cut short (no </html>); get it again")
     try:
         root = lxml.html.document_fromstring(data)
     except (lxml.etree.ParserError, ValueError):

@@ -20,7 +20,9 @@ _HINT = re.compile(r"[$\\{}~]|--")
 # What makes text LaTeX-ish (a bare `~` or `--` alone does not: `~100 ms` is prose).
 _LATEXISH = re.compile(r"[$\\{}]")
 _TIE = re.compile(r"(?<=[^\s~])~(?=[^\s~])")  # `Fig.~3`, `Smith~et~al.`: a tie, not "about"
-_PLAIN_DASH = re.compile(r"(?<=[\d ])---?(?=[\d ])")  # `10--20`, `a -- b`; never `--help`
+# `10--20`, `a -- b`, `Relations---A`; never `--help`
+_PLAIN_DASH = re.compile(r"(?<=\w)---?(?=[\w ])|(?<= )---?(?= )")
+_PLAIN_ARROW = re.compile(r"(?<![-<])-->|<--(?![->])")  # `D0 --> K`
 _BARE_PERCENT = re.compile(r"(?<!\\)((?:\\\\)*)%")
 _ESCAPED_DOLLAR = re.compile(r"\\\$")
 _DOLLAR_DIGIT = re.compile(r"(?<!\\)\$(?=\d)")
@@ -161,6 +163,7 @@ def to_unicode(text: str) -> str:
 def _plain(text: str) -> str:
     """Prose with ties or dashes but no other LaTeX: `Fig.~3`, `10--20`; `~100 ms` stays."""
     text = _TIE.sub(" ", text)
+    text = _PLAIN_ARROW.sub(lambda m: "→" if m.group(0) == "-->" else "←", text)
     return _PLAIN_DASH.sub(lambda m: "—" if len(m.group(0)) == 3 else "–", text)
 
 

@@ -19,7 +19,13 @@ from paperreader.core.search.highlight import query_terms, text_terms
 from paperreader.core.search.overlay import LocalChanges, merge_page
 from paperreader.core.search.query import SORTS, QueryParser
 from paperreader.core.search.ranking import fast_search
-from paperreader.core.search.schema import SCHEMA_VERSION, document, hit_from_fields, make_schema
+from paperreader.core.search.schema import (
+    SCHEMA_VERSION,
+    IndexedPaper,
+    document,
+    hit_from_fields,
+    make_schema,
+)
 from paperreader.core.search.segments import CACHES, MAPPED_LIMIT, segment_sources
 from paperreader.core.search.spelling import Speller
 
@@ -45,6 +51,29 @@ SORT_KEYS: dict[str, Callable[[Hit], object]] = {
 }
 
 
+def _drop_text(query: Q.Query) -> Q.Query:
+    if query.is_leaf() and getattr(query, "fieldname", None) == "text":
+        return Q.NullQuery
+    return query
+
+
+def _text_only(searcher, query: Q.Query, hits: list[Hit]) -> set[str]:  # type: ignore[no-untyped-def]
+    """The hits of the page that the query matches only through the full text: the query
+    without its `text` clauses, run on those hits' documents alone (a few ms)."""
+    ids = {hit.id for hit in hits}
+    if not ids:
+        return set()
+    rest = query.accept(_drop_text).normalize()
+    if rest is Q.NullQuery or isinstance(rest, type(Q.NullQuery)):
+        return ids
+    try:
+        only = Q.And([rest, Q.Or([Q.Term("id", paper_id) for paper_id in ids])])
+        found = {fields["id"] for fields in searcher.search(only, limit=None)}
+    except Exception:  # noqa: BLE001 - only decides where snippets are shown
+        return set()
+    return ids - found
+
+
 class SearchIndex:
     """A Whoosh index in a folder; one long-lived searcher per thread, refreshed after writes."""
 
@@ -58,6 +87,9 @@ class SearchIndex:
         self.local = LocalChanges(self.schema)  # saves made here, not yet in the index
         self._query = QueryParser(self.schema)
         self._speller = Speller(self.schema)
+        # A paper's full text by id ("" when it has none), read by every write of a document
+        # (upsert, rebuild, remember): set by the Library to read `files/<id>/text.txt`.
+        self.text_loader: Callable[[str], str] | None = None
         whoosh_patches.install()  # (idempotent) before anything of Whoosh's is opened
 
     # -- opening -----------------------------------------------------------------------------
@@ -94,7 +126,8 @@ class SearchIndex:
         items: Iterable[tuple[Paper, UserData | None]],
         progress: Callable[[int], None] | None = None,
     ) -> int:
-        """Build a fresh index beside the old one, then swap it in."""
+        """Build a fresh index beside the old one, then swap it in (the full texts re-read)."""
+        items = self._with_text(items)
         self._ix, count = writer.rebuild(self.path, self.schema, items, progress, self.close)
         self._generation += 1
         if progress:
@@ -117,13 +150,27 @@ class SearchIndex:
     @_guarded
     def upsert(self, items: Iterable[tuple[Paper, UserData | None]]) -> int:
         """Add or replace documents in one commit."""
-        count = writer.upsert(self.ix, self._write_lock, items)
+        count = writer.upsert(self.ix, self._write_lock, self._with_text(items))
         # No generation bump needed: each thread's searcher sees the new TOC and reopens.
         return count
 
     def remember(self, paper: Paper, user: UserData | None) -> None:
         """A save made here that the index does not hold yet: searches here show it."""
-        self.local.remember(document(paper, user))
+        self.local.remember(document(self._paper_with_text(paper), user))
+
+    def _paper_with_text(self, paper: Paper) -> Paper:
+        loader = self.text_loader
+        if loader is None or isinstance(paper, IndexedPaper):
+            return paper
+        text = loader(paper.id)
+        return IndexedPaper.of(paper, text) if text else paper
+
+    def _with_text(
+        self, items: Iterable[tuple[Paper, UserData | None]]
+    ) -> Iterable[tuple[Paper, UserData | None]]:
+        if self.text_loader is None:
+            return items
+        return ((self._paper_with_text(paper), user) for paper, user in items)
 
     def optimize(self) -> None:
         writer.optimize(self.ix, self._write_lock)
@@ -293,6 +340,9 @@ class SearchIndex:
         # Highlights use the query's own (bounded) term expansion: cheap, and unlike Whoosh's
         # matched-term tracking it also covers prefix and fuzzy expansions.
         terms = text_terms(query_terms(query, searcher.reader()))
+        text_only = (
+            _text_only(searcher, query, hits) if any(f == "text" for f, _ in terms) else set()
+        )
         mapped.trim(MAPPED_LIMIT)
         return SearchResult(
             query=text,
@@ -303,6 +353,7 @@ class SearchIndex:
             suggestion=suggestion,
             corrected=corrected,
             terms=terms,
+            text_only=text_only,
         )
 
     # -- spelling ----------------------------------------------------------------------------

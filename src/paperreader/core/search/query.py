@@ -16,6 +16,7 @@ from whoosh.qparser import (
 from whoosh.qparser.dateparse import DateParserPlugin
 
 from paperreader.core.errors import QueryError
+from paperreader.core.fulltext.latex import to_unicode
 from paperreader.core.search.expansion import (
     PARTIAL_MIN,
     BoundedFuzzy,
@@ -24,7 +25,11 @@ from paperreader.core.search.expansion import (
 )
 from paperreader.core.search.schema import analyse
 
-DEFAULT_FIELDS = ["title", "abstract", "authors", "tags", "note", "ids"]
+# A query's plain words are looked for in these fields; the full text (`text`, boosted lower
+# in the schema) only in complete queries: as-you-type queries (partial_last) leave it out,
+# see docs/benchmarks.md ("Full text and typing"). `text:word` searches it at any time.
+TYPING_FIELDS = ["title", "abstract", "authors", "tags", "note", "ids"]
+DEFAULT_FIELDS = [*TYPING_FIELDS, "text"]
 
 
 FIELD_ALIASES = {
@@ -62,6 +67,16 @@ _PLAIN_TOKEN = re.compile(r"[^\W\d_][\w'-]*")  # a word _PLAIN_WORD finds, alone
 _FUZZY_WORD = re.compile(r"(\w+)~")
 _FIELDED = re.compile(r'(?<![^\s(])\w+:(?:"[^"]*"|\[[^\]]*\]|\{[^}]*\}|[^\s()]+)')
 _LONG_FIELDS = ("title", "abstract")
+# LaTeX written in a query (`\alpha`, `$\beta$-VAE`): searched as the Unicode the index holds
+_LATEX_BIT = re.compile(r"(?<!\\)\$[^$]+\$|\\[A-Za-z]+(?:\{[^{}]*\})?")
+
+
+def latex_to_unicode(text: str) -> str:
+    """The query with its LaTeX bits as Unicode (`\\alpha` -> `α`); the rest untouched (a
+    `{...}` date range is query syntax, not LaTeX)."""
+    if "\\" not in text and "$" not in text:
+        return text
+    return _LATEX_BIT.sub(lambda m: to_unicode(m.group(0)).strip() or " ", text)
 
 
 def _typed_prefixes(word: str) -> list[Q.Query]:
@@ -112,7 +127,8 @@ class QueryParser:
 
     def __init__(self, schema) -> None:  # type: ignore[no-untyped-def]
         self.schema = schema
-        self._parser = self._make_parser()
+        self._parser = self._make_parser(DEFAULT_FIELDS)
+        self._typing_parser = self._make_parser(TYPING_FIELDS)
 
     def _make_parser(self, fields: list[str] = DEFAULT_FIELDS) -> MultifieldParser:
         parser = MultifieldParser(fields, self.schema, group=OrGroup)
@@ -126,7 +142,7 @@ class QueryParser:
         """Parse the query language. Plain words are ORed with a bonus for matching more of
         them; a clause aimed at one field (`date:2024`, `author:smith`, `is:bookmarked`) must
         hold, unless the user wrote their own AND / OR / NOT structure."""
-        text = rewrite_filters(text)
+        text = rewrite_filters(latex_to_unicode(text))
         clauses: list[str] = []
         if not _has_operators(text):
             clauses = [m.group(0) for m in _FIELDED.finditer(text)]
@@ -137,9 +153,10 @@ class QueryParser:
             return Q.Every()
         return parts[0] if len(parts) == 1 else Q.And(parts)
 
-    def _parse_text(self, text: str) -> Q.Query:
+    def _parse_text(self, text: str, *, typing: bool = False) -> Q.Query:
+        parser = self._typing_parser if typing else self._parser
         try:
-            query = self._parser.parse(text)
+            query = parser.parse(text)
         except Exception as exc:
             raise QueryError(f"cannot read the query {text!r}: {exc}") from None
         if query is Q.NullQuery or isinstance(query, type(Q.NullQuery)):
@@ -161,7 +178,7 @@ class QueryParser:
             and all(_PLAIN_TOKEN.fullmatch(t) and t.lower() not in _OPERATORS for t in tokens)
         ):
             return self._parse_typed(tokens)
-        query = self._parse_text(text)
+        query = self._parse_text(text, typing=partial_last)
         extras: list[Q.Query] = []
         words = [w for w in _PLAIN_WORD.findall(text) if w.lower() not in _OPERATORS]
         for a, b in zip(words, words[1:], strict=False):
@@ -178,9 +195,13 @@ class QueryParser:
         pair joined, the last one also as a prefix), built a word at a time: each word's
         parts in a Typing after those of the words before it, so the search can keep the
         words before between keystrokes."""
-        query = self._parse_text(words[0])
+        query = self._parse_text(words[0], typing=True)
         for n in range(1, len(words)):
-            parts = [query, self._parse_text(words[n]), *self._joined(words[n - 1], words[n])]
+            parts = [
+                query,
+                self._parse_text(words[n], typing=True),
+                *self._joined(words[n - 1], words[n]),
+            ]
             if n == len(words) - 1:
                 parts.extend(_typed_prefixes(words[n]))
             query = Typing(parts)

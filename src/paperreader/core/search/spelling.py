@@ -92,8 +92,8 @@ class Speller:
         stems = analyse(word)
         if not stems:
             return True  # a stop word or punctuation: nothing to correct
-        for field in ("title", "abstract", "note"):
-            if all(reader.doc_frequency(field, s) for s in stems):
+        for field in ("title", "abstract", "note", "text"):  # (a word only in a full text too)
+            if field in reader.schema and all(reader.doc_frequency(field, s) for s in stems):
                 return True
         names = [t.text for t in NAME_ANALYZER(word)]
         return any(reader.doc_frequency(f, n) for n in names for f in ("authors", "tags", "ids"))

@@ -22,15 +22,18 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 from textual.worker import get_current_worker
 
+from paperreader.core.display import readable
 from paperreader.core.errors import PaperreaderError, StoreError
 from paperreader.core.fulltext.document import Document
 from paperreader.core.library import Library
 from paperreader.core.models import Paper, ReadState, UserData
 from paperreader.core.text import strip_controls
+from paperreader.ui.jobs import fetch_text_job
 from paperreader.ui.screens.modals import ChoiceScreen, HelpScreen, TagsScreen
 from paperreader.ui.screens.note_editor import NoteEditor
 from paperreader.ui.widgets.article_text import ArticleText, body_items, header_items
 from paperreader.ui.widgets.paper_list import PaperList
+from paperreader.ui.widgets.task_bar import TaskBar
 
 FETCH_KEY = "d"
 SAVE_POSITION_AFTER = 2.0  # seconds of no scrolling before the reading place is saved
@@ -209,7 +212,7 @@ class ArticleScreen(Screen[int]):
             return
         title = Text(no_wrap=True, overflow="ellipsis", end="")
         title.append(f" {strip_controls(self.paper.id)} ", style="bold")
-        title.append(f"· {strip_controls(self.paper.title)}")
+        title.append(f"· {strip_controls(readable(self.paper.title))}")
         self.query_one("#article-title", Static).update(title)
         place = f"{self.text.percent}%"
         text = self.text
@@ -413,6 +416,29 @@ class ArticleScreen(Screen[int]):
 
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen())
+
+    # -- fetching the full text (`d`) --------------------------------------------------------
+    @on(FetchText)
+    def _fetch_text(self, event: FetchText) -> None:
+        """Fetch in a thread worker, its progress in a task bar above the footer; errors are
+        one notification; the text is shown when it is there."""
+        event.stop()
+        if self.query(TaskBar):
+            self.say("A fetch is already running.", severity="warning", timeout=3)
+            return
+        bar = TaskBar("Fetch text", fetch_text_job(self.library, event.paper_id), id="task-bar")
+        bar.fetching = event.paper_id  # type: ignore[attr-defined]
+        self.mount(bar, before=self.query_one(Footer))
+
+    @on(TaskBar.Finished)
+    def _fetch_finished(self, event: TaskBar.Finished) -> None:
+        event.stop()
+        fetched = getattr(event.bar, "fetching", None)
+        event.bar.remove()
+        outcome = event.outcome
+        self.say(outcome.message, severity=outcome.severity, timeout=6)  # type: ignore[arg-type]
+        if outcome.severity != "error" and fetched is not None and fetched == self.paper_id:
+            self.reload_text()
 
 
 def _shown(user: UserData) -> tuple[object, ...]:

@@ -488,10 +488,11 @@ class MainScreen(Screen[None]):
             spans = self.library.spans(paper.abstract, "abstract", result) if result else []
             note = strip_controls(user.note.text) if user.note else ""
             note_spans = self.library.spans(note, "note", result) if result and note else []
+            snippet = self.library.snippet(paper, result) if result and not typing else None
             if worker.is_cancelled:
                 return
             if typing:  # the paper now, its similar papers once the typing pauses longer
-                view = PaperView(paper, user, spans, [], problem, note_spans, note)
+                view = PaperView(paper, user, spans, [], problem, note_spans, note, snippet)
                 self.app.call_from_thread(self._detail_loaded, view)
                 time.sleep(SIMILAR_WHILE_TYPING_DELAY)
                 if worker.is_cancelled:
@@ -504,7 +505,7 @@ class MainScreen(Screen[None]):
             self.app.call_from_thread(self.say, unexpected(exc), severity="error")
             return
         if not worker.is_cancelled:
-            view = PaperView(paper, user, spans, similar, problem, note_spans, note)
+            view = PaperView(paper, user, spans, similar, problem, note_spans, note, snippet)
             self.app.call_from_thread(self._detail_loaded, view)
 
     def _detail_loaded(self, view: PaperView) -> None:

@@ -23,6 +23,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from paperreader.core.display import readable, readable_authors
 from paperreader.core.fulltext.document import Document
 from paperreader.core.models import Paper, ReadState, UserData
 from paperreader.core.text import strip_controls
@@ -132,9 +133,9 @@ def safe(text: str | None) -> str:
 
 
 def header_items(paper: Paper, user: UserData, attach_hint: str | None) -> list[Item]:
-    items = [Item(safe(paper.title), "title", space=0)]
+    items = [Item(safe(readable(paper.title)), "title", space=0)]
     if paper.authors:
-        items.append(Item(safe(", ".join(paper.authors)), "authors", space=0))
+        items.append(Item(safe(", ".join(readable_authors(paper.authors))), "authors", space=0))
     meta = [paper.published.isoformat() if paper.published else "", paper.id]
     meta += [STATE_LABEL[user.state], "★ bookmarked" if user.bookmarked else ""]
     if paper.venue:
@@ -149,7 +150,7 @@ def header_items(paper: Paper, user: UserData, attach_hint: str | None) -> list[
         items.append(Item(safe(user.note.text.strip()), "note", space=0))
     if paper.abstract.strip():
         items.append(Item("Abstract", "label"))
-        items.append(Item(safe(paper.abstract.strip()), "body", space=0))
+        items.append(Item(safe(readable(paper.abstract.strip())), "body", space=0))
     items.append(Item("", "rule"))
     if attach_hint is not None:
         items.append(Item(safe(attach_hint), "message"))

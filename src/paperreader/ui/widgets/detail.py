@@ -11,6 +11,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Label, Markdown, OptionList, Static
 from textual.widgets.option_list import Option
 
+from paperreader.core.display import readable, readable_authors
 from paperreader.core.models import Hit, Paper, ReadState, UserData
 from paperreader.core.text import strip_controls
 
@@ -34,6 +35,8 @@ class PaperView:
     # a note saved since then has other text, and is shown without highlights.
     note_spans: list[tuple[int, int]] = field(default_factory=list)
     note_spanned: str = ""
+    # A hit only in the full text: the passage where it matched, and the matched words' spans
+    snippet: tuple[str, list[tuple[int, int]]] | None = None
 
 
 def safe(text: str | None) -> str:
@@ -74,11 +77,13 @@ class DetailPane(VerticalScroll, can_focus=True):
         # The note as plain text, when the query matched it: the Markdown widget renders its
         # own spans, so matched words can only be highlighted in the note's source text.
         yield Static(id="d-note-plain", markup=False)
+        yield Static(id="d-snippet", markup=False)
         yield Static(id="d-abstract", markup=False)
         yield Label("Similar papers", id="d-similar-label", classes="section")
         yield SimilarList(id="d-similar")
 
     def on_mount(self) -> None:
+        self.query_one("#d-snippet", Static).display = False
         self.show_empty("No paper selected.")
 
     def show_empty(self, message: str) -> None:
@@ -86,6 +91,7 @@ class DetailPane(VerticalScroll, can_focus=True):
         self.view = None
         self._set("d-title", Text(message))
         self._set("d-meta", "")
+        self._set("d-snippet", "")
         self._set("d-abstract", "")
         self._show_note(None)
         self._show_similar([])
@@ -96,9 +102,9 @@ class DetailPane(VerticalScroll, can_focus=True):
             return
         self.paper_id = hit.id
         self.view = None
-        self._set("d-title", Text(safe(hit.title)))
+        self._set("d-title", Text(safe(readable(hit.title))))
         meta = self._meta_lines(
-            authors=[hit.first_author] if hit.first_author else [],
+            authors=[readable(hit.first_author)] if hit.first_author else [],
             when=hit.published.isoformat() if hit.published else "",
             paper_id=hit.id,
             state=hit.state,
@@ -107,6 +113,7 @@ class DetailPane(VerticalScroll, can_focus=True):
             links={},
         )
         self._set("d-meta", meta)
+        self._set("d-snippet", "")
         self._set("d-abstract", Text("…", style=self._style("detail--dim")))
         self._show_note(None)
         self._show_similar([])
@@ -117,9 +124,9 @@ class DetailPane(VerticalScroll, can_focus=True):
         self.paper_id = view.paper.id
         self.view = view
         paper, user = view.paper, view.user
-        self._set("d-title", Text(safe(paper.title)))
+        self._set("d-title", Text(safe(readable(paper.title))))
         meta = self._meta_lines(
-            authors=paper.authors,
+            authors=readable_authors(paper.authors),
             when=paper.published.isoformat() if paper.published else "",
             paper_id=paper.id,
             state=user.state,
@@ -135,9 +142,11 @@ class DetailPane(VerticalScroll, can_focus=True):
             meta.append("\n")
             meta.append(f"⚠ {safe(view.problem)}", self._style("detail--marker"))
         self._set("d-meta", meta)
-        abstract = Text(safe(paper.abstract) or "(no abstract)")
+        shown_abstract = readable(paper.abstract)
+        abstract = Text(safe(shown_abstract) or "(no abstract)")
         match = self._style("detail--match")
-        if len(abstract.plain) == len(paper.abstract):
+        self._set("d-snippet", self._snippet(view.snippet, match))
+        if len(abstract.plain) == len(shown_abstract):
             for start, end in view.abstract_spans:
                 abstract.stylize(match, start, end)
         self._set("d-abstract", abstract)
@@ -154,6 +163,19 @@ class DetailPane(VerticalScroll, can_focus=True):
             self.show(self.view)
 
     # -- parts ---------------------------------------------------------------------------------
+    def _snippet(self, snippet: tuple[str, list[tuple[int, int]]] | None, match) -> Text | str:  # type: ignore[no-untyped-def]
+        """ "In the full text: …where it matched…" (only for a hit that matched nowhere else)."""
+        if snippet is None:
+            return ""
+        text, spans = snippet
+        shown = Text("In the full text  ", style=self._style("detail--label"))
+        start = len(shown.plain)
+        shown.append(safe(text))
+        if len(safe(text)) == len(text):
+            for s, e in spans:
+                shown.stylize(match, start + s, start + e)
+        return shown
+
     def _style(self, name: str):  # type: ignore[no-untyped-def]
         return self.get_component_rich_style(name)
 
@@ -195,7 +217,10 @@ class DetailPane(VerticalScroll, can_focus=True):
     def _set(self, part: str, content: Text | str) -> None:
         if self._shown.get(part) != content:
             self._shown[part] = content
-            self.query_one(f"#{part}", Static).update(content)
+            widget = self.query_one(f"#{part}", Static)
+            widget.update(content)
+            if part == "d-snippet":  # only there for a hit matched by its full text alone
+                widget.display = bool(content)
 
     def _show_note(self, text: str | None, spans: list[tuple[int, int]] | None = None) -> None:
         """`text` is safe already; with `spans` (query matches) it is shown as plain text."""

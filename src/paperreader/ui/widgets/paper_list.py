@@ -22,6 +22,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.worker import get_current_worker
 
+from paperreader.core.display import readable
 from paperreader.core.errors import PaperreaderError
 from paperreader.core.library import Library
 from paperreader.core.models import Hit, ReadState, SearchResult, UserData
@@ -329,7 +330,7 @@ class PaperList(ScrollView, can_focus=True):
         ]
         tail: list[tuple[str, Style | None]] = []
         if width >= 70 and self.state.authors:
-            author = _clip(strip_controls(hit.first_author), 18)
+            author = _clip(strip_controls(readable(hit.first_author)), 18)
             tail += [("  ", None), (author, get("paper-list--author"))]
         if width >= 44:
             when = hit.published.isoformat() if hit.published else ""
@@ -341,7 +342,7 @@ class PaperList(ScrollView, can_focus=True):
             shown = strip_controls(" ".join(f"#{t}" for t in hit.tags))
             tags = _clip(shown, min(24, title_width // 3), pad=False)
         tags_width = cell_len(tags) + 1 if tags else 0  # with the space before them
-        title = strip_controls(hit.title)
+        title = strip_controls(readable(hit.title))  # LaTeX as Unicode (LRU-cached by text)
         result = self.state.result
         spans = self.library.spans(title, "title", result) if result and result.terms else []
         room = title_width - tags_width
