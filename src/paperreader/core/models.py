@@ -240,6 +240,7 @@ class Hit:
     has_note: bool = False
     state: ReadState = ReadState.UNREAD
     tags: list[str] = field(default_factory=list)
+    new: bool = False  # added since the last visit (see Library.new_ids)
 
 
 @dataclass
@@ -254,6 +255,7 @@ class SearchResult:
     suggestion: str | None = None  # "did you mean" query, when a word was corrected
     corrected: bool = False  # hits are for the suggestion, not the query as typed
     terms: set[tuple[str, str]] = field(default_factory=set)  # matched (field, indexed term)
+    reason: str | None = None  # why a recommendation view is empty, when it is
 
 
 @dataclass
