@@ -14,7 +14,6 @@ from __future__ import annotations
 import threading
 import time
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from paperreader.core.errors import QueryError
 from paperreader.core.models import Hit, Paper, ReadState, SearchResult, UserData
@@ -29,9 +28,6 @@ from paperreader.core.views import (
     ids_filter,
     new_counter,
 )
-
-if TYPE_CHECKING:  # pragma: no cover
-    from paperreader.core.library import Library
 
 NEW_SHOWN = 2000  # newest additions a `new` view lists (and marks) at most
 NO_PAPER = 'ids:"-no-such-paper-"'  # a filter matching nothing
@@ -51,7 +47,7 @@ def combine(*filters: str) -> str:
 class LibraryViews:
     """Mixed into Library (see its `__init__`, which calls `_init_views`)."""
 
-    def _init_views(self: Library) -> None:
+    def _init_views(self) -> None:
         self.views = ViewStore(self.root)
         self._user_version = 0
         self.view_counts = ViewCounts(
@@ -64,19 +60,21 @@ class LibraryViews:
         self._recommender: Recommender | None = None
 
     # -- counting ----------------------------------------------------------------------------
-    def count_matching(self: Library, query: str, filter_text: str = "") -> int:
+    def count_matching(self, query: str, filter_text: str = "") -> int:
         """Papers matching the query and the filter (what a view's counts are made of)."""
         if not query.strip() and not filter_text.strip():
             return self.count()
         result = self.index.search(query, limit=1, filter_text=filter_text, correct=False)
         return result.total
 
-    def data_version(self: Library) -> tuple[object, ...]:
+    def data_version(self) -> tuple[object, ...]:
         """Changes when papers or the user's data do (here, in the index or elsewhere)."""
         return (self.records.change_stamp(), self.records.unindexed_count(), self._user_version)
 
     def count_views(
-        self: Library, views: list[SavedView] | None = None, should_stop=None  # type: ignore[no-untyped-def]
+        self,
+        views: list[SavedView] | None = None,
+        should_stop=None,  # type: ignore[no-untyped-def]
     ) -> dict[str, Counts]:
         """Each view's unread and new counts (cached: only the stale ones are counted)."""
         views = self.views.all() if views is None else views
@@ -97,7 +95,7 @@ class LibraryViews:
         return out
 
     # -- what's new --------------------------------------------------------------------------
-    def begin_visit(self: Library) -> datetime | None:
+    def begin_visit(self) -> datetime | None:
         """The reader starts: remember the previous visit (papers added since are new this
         session) and stamp this one. Returns the previous visit (None: the first)."""
         try:
@@ -107,14 +105,14 @@ class LibraryViews:
         self._visit, self._visit_known, self._new_ids = previous, True, None
         return previous
 
-    def last_visit(self: Library) -> datetime | None:
+    def last_visit(self) -> datetime | None:
         if not self._visit_known:
             view = self.views.get(VISIT)
             self._visit = view.last_opened if view else None
             self._visit_known = True
         return self._visit
 
-    def new_ids(self: Library) -> set[str]:
+    def new_ids(self) -> set[str]:
         """The papers added since the last visit (the newest NEW_SHOWN)."""
         with self._new_lock:
             if self._new_ids is None:
@@ -124,12 +122,12 @@ class LibraryViews:
                 )
             return self._new_ids
 
-    def papers_added(self: Library) -> None:
+    def papers_added(self) -> None:
         """Papers came in (here or elsewhere): what is new is looked up again."""
         with self._new_lock:
             self._new_ids = None
 
-    def mark_new(self: Library, result: SearchResult) -> SearchResult:
+    def mark_new(self, result: SearchResult) -> SearchResult:
         new = self.new_ids()
         if new:
             for hit in result.hits:
@@ -137,27 +135,27 @@ class LibraryViews:
         return result
 
     # -- views as filters --------------------------------------------------------------------
-    def saved_view(self: Library, name: str) -> SavedView | None:
+    def saved_view(self, name: str) -> SavedView | None:
         view = self.views.get(name)
         return view if view is not None and not view.builtin else None
 
-    def view_filter_of(self: Library, view: str | None) -> str:
-        from paperreader.core.library import view_filter
-
+    def view_filter_of(self, view: str | None) -> str:
         if not view or view == "all":
             return ""
         if view == "new":
             ids = self.new_ids()
             return ids_filter(sorted(ids)) if ids else NO_PAPER
-        if view in BUILTIN or view.startswith("tag:"):
-            return view_filter(view)
+        if view.startswith("tag:"):
+            return f'tags:"{view[4:]}"'
+        if view in BUILTIN:
+            return BUILTIN[view]
         saved = self.saved_view(view)
         if saved is None:
             names = [v.name for v in self.views.all()]
             raise QueryError(f"unknown view {view!r}; known: {', '.join([*names, 'tag:NAME'])}")
         return saved.query
 
-    def open_view(self: Library, name: str) -> datetime | None:
+    def open_view(self, name: str) -> datetime | None:
         """The user opened a view: its `new` count starts again from now."""
         if name.startswith(("tag:", FOR_YOU)) or name == VISIT:
             return None
@@ -166,16 +164,16 @@ class LibraryViews:
         except (ViewError, Exception):  # a broken file: the view still opens
             return None
 
-    def save_view(self: Library, name: str, query: str, sort: str = "relevance") -> SavedView:
+    def save_view(self, name: str, query: str, sort: str = "relevance") -> SavedView:
         if query.strip():
             self.index.parse(query)  # a query that cannot be read is not saved
         return self.views.save(name, query, sort)
 
-    def remove_view(self: Library, name: str) -> None:
+    def remove_view(self, name: str) -> None:
         self.views.remove(name)
         self.view_counts.forget(name)
 
-    def view_ids(self: Library, view: str, query: str = "", *, unread: bool = False) -> list[str]:
+    def view_ids(self, view: str, query: str = "", *, unread: bool = False) -> list[str]:
         """Every paper of a view (matching `query` too); only the unread ones with `unread`."""
         if view.startswith(FOR_YOU):
             ranked = self._ranked(view, query)
@@ -184,7 +182,7 @@ class LibraryViews:
         result = self.index.search(query, limit=10**9, filter_text=filters, correct=False)
         return [h.id for h in result.hits]
 
-    def mark_view_read(self: Library, view: str, query: str = "", progress=None) -> int:  # type: ignore[no-untyped-def]
+    def mark_view_read(self, view: str, query: str = "", progress=None) -> int:  # type: ignore[no-untyped-def]
         """Mark every unread paper of the view read. Returns how many were."""
         ids = self.view_ids(view, query, unread=True)
         for n, paper_id in enumerate(ids, 1):
@@ -194,12 +192,12 @@ class LibraryViews:
         return len(ids)
 
     # -- recommendations ---------------------------------------------------------------------
-    def recommender(self: Library) -> Recommender:
+    def recommender(self) -> Recommender:
         if self._recommender is None:
             self._recommender = Recommender(self.root, self.records)
         return self._recommender
 
-    def recommend(self: Library, tag: str | None = None, limit: int = 50) -> Ranking:
+    def recommend(self, tag: str | None = None, limit: int = 50) -> Ranking:
         """Unread papers most like the bookmarked ones (or those tagged `tag`), best first."""
         users = self.users()
         if tag:
@@ -216,7 +214,7 @@ class LibraryViews:
             )
         return ranking
 
-    def _ranked(self: Library, view: str, query: str) -> Ranking:
+    def _ranked(self, view: str, query: str) -> Ranking:
         tag = view.partition(":")[2] or None
         ranking = self.recommend(tag, limit=RANKED)
         if query.strip() and ranking:
@@ -226,15 +224,13 @@ class LibraryViews:
             ranking = Ranking([r for r in ranking if r[0] in keep], ranking.reason)
         return ranking
 
-    def search_for_you(self: Library, view: str, query: str, offset: int, limit: int) -> SearchResult:
+    def search_for_you(self, view: str, query: str, offset: int, limit: int) -> SearchResult:
         started = time.perf_counter()
         ranking = self._ranked(view, query)
         page = ranking[offset : offset + limit]
         papers = self.records.get_many([pid for pid, _ in page])
         users = self.users()
-        hits = [
-            hit_of(papers[pid], users.get(pid), score) for pid, score in page if pid in papers
-        ]
+        hits = [hit_of(papers[pid], users.get(pid), score) for pid, score in page if pid in papers]
         return SearchResult(
             query=query,
             total=len(ranking),

@@ -5,7 +5,6 @@ and imports). A mixin of MainScreen."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from textual import work
 
@@ -15,30 +14,27 @@ from paperreader.ui.screens.modals import ArxivScreen, PathScreen
 from paperreader.ui.search_dispatch import unexpected
 from paperreader.ui.widgets.task_bar import TaskBar
 
-if TYPE_CHECKING:  # pragma: no cover
-    from paperreader.ui.screens.main import MainScreen
-
 
 class Background:
     # -- fetching and importing (palette commands) -------------------------------------------
-    def action_fetch_hf(self: MainScreen) -> None:
+    def action_fetch_hf(self) -> None:
         self.start_job("Fetch", fetch_hf_job(self.library))
 
-    def action_fetch_arxiv(self: MainScreen) -> None:
+    def action_fetch_arxiv(self) -> None:
         def asked(answer: tuple[str, int] | None) -> None:
             if answer is not None:
                 self.start_job("Fetch", fetch_arxiv_job(self.library, *answer))
 
         self.app.push_screen(ArxivScreen(), asked)
 
-    def action_import_file(self: MainScreen) -> None:
+    def action_import_file(self) -> None:
         def asked(path: Path | None) -> None:
             if path is not None:
                 self.start_job("Import", import_job(self.library, path))
 
         self.app.push_screen(PathScreen(), asked)
 
-    def start_job(self: MainScreen, title: str, job: Job) -> bool:
+    def start_job(self, title: str, job: Job) -> bool:
         """Run `job` in a thread with a progress bar above the footer; one job at a time."""
         if self.query(TaskBar):
             self.say(
@@ -50,7 +46,7 @@ class Background:
         self.mount(TaskBar(title, job, id="task-bar"), after=self.query_one("#panes"))
         return True
 
-    def on_task_bar_finished(self: MainScreen, event: TaskBar.Finished) -> None:
+    def on_task_bar_finished(self, event: TaskBar.Finished) -> None:
         event.stop()
         event.bar.remove()
         outcome = event.outcome
@@ -69,7 +65,7 @@ class Background:
 
     # -- keeping up with other instances -----------------------------------------------------
     @work(thread=True, exclusive=True, group="sync")
-    def poll_store(self: MainScreen) -> None:
+    def poll_store(self) -> None:
         try:
             before = self.library.count()
             changed = self.library.sync_store()
@@ -84,7 +80,7 @@ class Background:
         problems = list(self.library.store_problems)
         self.app.call_from_thread(self._synced, changed, problems)
 
-    def _synced(self: MainScreen, changed: int, problems: list[str]) -> None:
+    def _synced(self, changed: int, problems: list[str]) -> None:
         self._report(problems)
         if changed:
             self.search(keep_cursor=True)
@@ -92,7 +88,7 @@ class Background:
             if self.current_id:
                 self._load_detail(self.current_id, self.result)
 
-    def _report(self: MainScreen, problems: list[str]) -> None:
+    def _report(self, problems: list[str]) -> None:
         for problem in problems:
             if problem not in self._reported:
                 self._reported.add(problem)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import threading
 import webbrowser
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import SuspendNotSupported
@@ -22,9 +21,6 @@ from paperreader.ui.screens.note_editor import NoteEditor
 from paperreader.ui.search_dispatch import unexpected
 from paperreader.ui.undo import Undoer
 
-if TYPE_CHECKING:  # pragma: no cover
-    from paperreader.ui.screens.main import MainScreen
-
 # A save's notification: fixed text, or made from the saved data.
 Say = str | Callable[[UserData], str] | None
 _SAVE_LOCK = threading.Lock()  # one save at a time, shown in the order they were made
@@ -34,7 +30,7 @@ class PaperActions:
     undoer: Undoer
 
     # -- the paper ---------------------------------------------------------------------------
-    def _target(self: MainScreen) -> str | None:
+    def _target(self) -> str | None:
         # The list's row, read now: keys typed ahead (`jjb`) must not act on the row the
         # Highlighted message (still queued) is about to leave.
         hit = self.paper_list.current
@@ -44,7 +40,7 @@ class PaperActions:
             self.say("No paper selected.", severity="warning", timeout=2)
         return self.current_id
 
-    def _paper(self: MainScreen, paper_id: str) -> Paper | None:
+    def _paper(self, paper_id: str) -> Paper | None:
         view = self.detail.view
         if view is not None and view.paper.id == paper_id:
             return view.paper
@@ -54,7 +50,7 @@ class PaperActions:
             self.say(str(exc), severity="error")
             return None
 
-    def _fresh_user(self: MainScreen, paper_id: str) -> UserData | None:
+    def _fresh_user(self, paper_id: str) -> UserData | None:
         try:
             return self.library.user(paper_id)
         except StoreError as exc:
@@ -64,7 +60,7 @@ class PaperActions:
     # -- saving ------------------------------------------------------------------------------
     @work(thread=True, group="save")
     def change(
-        self: MainScreen,
+        self,
         paper_id: str,
         apply: Callable[[str], UserData],
         message: Say = None,
@@ -86,38 +82,36 @@ class PaperActions:
             note = message(user) if callable(message) else (message or "")
             self.post_message(UserSaved(user, note))
 
-    def record_change(
-        self: MainScreen, paper_id: str, before: UserData, after: UserData, label: str
-    ) -> None:
+    def record_change(self, paper_id: str, before: UserData, after: UserData, label: str) -> None:
         """A change made on another screen (the article view): undoable here too."""
         self.undoer.record(paper_id, before, after, label)
 
-    def on_user_saved(self: MainScreen, event: UserSaved) -> None:
+    def on_user_saved(self, event: UserSaved) -> None:
         event.stop()
         self.user_changed(event.user, event.note)
 
-    def user_changed(self: MainScreen, user: UserData, note: str = "") -> None:
+    def user_changed(self, user: UserData, note: str = "") -> None:
         self.paper_list.update_hit(user.paper_id, user)
         self.detail.update_user(user)
         self.refresh_counts()
         if note:
             self.say(note, timeout=2)
 
-    def on_notice(self: MainScreen, event: Notice) -> None:
+    def on_notice(self, event: Notice) -> None:
         event.stop()
         timeout = 8 if event.severity == "error" else 4
         self.say(event.text, title=event.title, severity=event.severity, timeout=timeout)
 
     # -- the changes -------------------------------------------------------------------------
-    def action_bookmark(self: MainScreen) -> None:
+    def action_bookmark(self) -> None:
         if (pid := self._target()) is not None:
             self.change(pid, self.library.toggle_bookmark, label="bookmark")
 
-    def action_cycle_state(self: MainScreen) -> None:
+    def action_cycle_state(self) -> None:
         if (pid := self._target()) is not None:
             self.change(pid, self.library.cycle_state, label="read state")
 
-    def action_tags(self: MainScreen) -> None:
+    def action_tags(self) -> None:
         pid = self._target()
         paper = self._paper(pid) if pid else None
         user = self._fresh_user(pid) if pid else None
@@ -131,14 +125,14 @@ class PaperActions:
         known = sorted(self.library.tag_counts())
         self.app.push_screen(TagsScreen(strip_controls(paper.title), user.tags, known), done)
 
-    def _save_note(self: MainScreen, paper_id: str, base: Note | None, text: str) -> None:
+    def _save_note(self, paper_id: str, base: Note | None, text: str) -> None:
         before = base.text if base else ""
         if text == before:
             return
         apply = lambda p: self.library.set_note(p, text, base=base)  # noqa: E731
         self.change(paper_id, apply, "Note saved", "note")
 
-    def action_note(self: MainScreen) -> None:
+    def action_note(self) -> None:
         pid = self._target()
         paper = self._paper(pid) if pid else None
         user = self._fresh_user(pid) if pid else None
@@ -153,7 +147,7 @@ class PaperActions:
         editor = NoteEditor(pid, strip_controls(paper.title), base)
         self.app.push_screen(editor, done)
 
-    def action_edit_external(self: MainScreen) -> None:
+    def action_edit_external(self) -> None:
         pid = self._target()
         user = self._fresh_user(pid) if pid else None
         if pid is None or user is None:
@@ -172,14 +166,14 @@ class PaperActions:
         self._save_note(pid, base, text)
 
     # -- undo --------------------------------------------------------------------------------
-    def action_undo(self: MainScreen) -> None:
+    def action_undo(self) -> None:
         self._undo(redo=False)
 
-    def action_redo(self: MainScreen) -> None:
+    def action_redo(self) -> None:
         self._undo(redo=True)
 
     @work(thread=True, group="save")
-    def _undo(self: MainScreen, redo: bool) -> None:
+    def _undo(self, redo: bool) -> None:
         with _SAVE_LOCK:
             try:
                 user, said = self.undoer.redo() if redo else self.undoer.undo()
@@ -193,7 +187,7 @@ class PaperActions:
             self.post_message(UserSaved(user, said))
 
     # -- elsewhere ---------------------------------------------------------------------------
-    def action_open_link(self: MainScreen) -> None:
+    def action_open_link(self) -> None:
         pid = self._target()
         paper = self._paper(pid) if pid else None
         if paper is None:
@@ -207,13 +201,13 @@ class PaperActions:
         self.say(f"Opening {url}", timeout=2)
 
     @work(thread=True, group="browser")
-    def _open_url(self: MainScreen, url: str) -> None:
+    def _open_url(self, url: str) -> None:
         try:
             webbrowser.open(url)
         except Exception as exc:  # any browser failure is only a message
             self.post_message(Notice(f"Cannot open a browser: {exc}", "error"))
 
-    def action_copy(self: MainScreen) -> None:
+    def action_copy(self) -> None:
         pid = self._target()
         paper = self._paper(pid) if pid else None
         if paper is None:

@@ -5,7 +5,6 @@ the counts are made in a thread worker (core/views.ViewCounts caches them)."""
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 from textual import work
 
@@ -19,9 +18,6 @@ from paperreader.ui.screens.view_picker import NameScreen, ViewPicker
 from paperreader.ui.search_dispatch import unexpected
 from paperreader.ui.widgets.top_bar import BASE_VIEWS, view_label
 
-if TYPE_CHECKING:  # pragma: no cover
-    from paperreader.ui.screens.main import MainScreen
-
 
 class ViewActions:
     counts: dict[str, Counts]
@@ -29,11 +25,11 @@ class ViewActions:
     _count_again = False  # ... and was asked for again meanwhile
 
     # -- sort --------------------------------------------------------------------------------
-    def effective_sort(self: MainScreen) -> str:
+    def effective_sort(self) -> str:
         sort = self.query_state.sort
         return "newest" if sort == "relevance" and not self.query_state.text.strip() else sort
 
-    def action_cycle_sort(self: MainScreen) -> None:
+    def action_cycle_sort(self) -> None:
         now = self.effective_sort()
         order = (
             list(SORTS) if self.query_state.text.strip() else [s for s in SORTS if s != "relevance"]
@@ -41,17 +37,17 @@ class ViewActions:
         following = order[(order.index(now) + 1) % len(order)] if now in order else order[0]
         self.set_sort(following)
 
-    def set_sort(self: MainScreen, sort: str) -> None:
+    def set_sort(self, sort: str) -> None:
         self.query_state = replace(self.query_state, sort=sort)
         self.update_topbar()
         self.search()
         self.say(f"Sorted by {self.effective_sort()}", timeout=2)
 
     # -- views -------------------------------------------------------------------------------
-    def view_label(self: MainScreen, view: str | None = None) -> str:
+    def view_label(self, view: str | None = None) -> str:
         return view_label(view or self.query_state.view)
 
-    def views(self: MainScreen) -> list[tuple[str, str]]:
+    def views(self) -> list[tuple[str, str]]:
         """(key, label) of every view: built-in, saved, then one per tag."""
         saved = []
         try:
@@ -65,7 +61,7 @@ class ViewActions:
             *((f"tag:{t}", f"#{strip_controls(t)} ({n})") for t, n in tags),
         ]
 
-    def set_view(self: MainScreen, view: str) -> None:
+    def set_view(self, view: str) -> None:
         saved = self.library.saved_view(view)
         sort = saved.sort if saved else self.query_state.sort
         self.query_state = replace(self.query_state, view=view, sort=sort)
@@ -74,11 +70,11 @@ class ViewActions:
         self._opened(view)
 
     @work(thread=True, group="views")
-    def _opened(self: MainScreen, view: str) -> None:
+    def _opened(self, view: str) -> None:
         self.library.open_view(view)  # its "new" count starts again from now
         self.refresh_counts()
 
-    def action_choose_view(self: MainScreen) -> None:
+    def action_choose_view(self) -> None:
         def chosen(view: str | None) -> None:
             self.picker = None
             if view:
@@ -88,13 +84,13 @@ class ViewActions:
         self.app.push_screen(self.picker, chosen)
         self.refresh_counts()
 
-    def action_next_view(self: MainScreen) -> None:
+    def action_next_view(self) -> None:
         keys = [key for key, _ in self.views()]
         now = self.query_state.view
         self.set_view(keys[(keys.index(now) + 1) % len(keys)] if now in keys else "all")
 
     # -- counts ------------------------------------------------------------------------------
-    def refresh_counts(self: MainScreen) -> None:
+    def refresh_counts(self) -> None:
         """Count every view's unread and new papers in a thread (only stale ones count). One
         count at a time: asked again meanwhile, it counts once more when done."""
         if not self.is_attached:
@@ -106,7 +102,7 @@ class ViewActions:
         self._count_views()
 
     @work(thread=True, group="counts")
-    def _count_views(self: MainScreen) -> None:
+    def _count_views(self) -> None:
         try:
             counts = self.library.count_views()
         except PaperreaderError:
@@ -116,7 +112,7 @@ class ViewActions:
             counts = {}
         self.post_message(CountsReady(counts))
 
-    def on_counts_ready(self: MainScreen, event: CountsReady) -> None:
+    def on_counts_ready(self, event: CountsReady) -> None:
         event.stop()
         self._counting = False
         if self._count_again:
@@ -127,7 +123,7 @@ class ViewActions:
             self.picker.show_counts(event.counts)
 
     # -- save a search, mark a view read -----------------------------------------------------
-    def action_save_view(self: MainScreen) -> None:
+    def action_save_view(self) -> None:
         query = self.query_state.text.strip()
         if not query and self.library.saved_view(self.query_state.view) is None:
             self.say("Type a search first (/), then save it as a view.", timeout=3)
@@ -150,7 +146,7 @@ class ViewActions:
 
         self.app.push_screen(NameScreen(query, sort), named)
 
-    def action_mark_all_read(self: MainScreen) -> None:
+    def action_mark_all_read(self) -> None:
         view, text = self.query_state.view, self.query_state.text
         where = self.view_label(view) + (f" matching “{strip_controls(text)}”" if text else "")
         question = f"Mark every unread paper in {where} read?"
@@ -162,7 +158,7 @@ class ViewActions:
         self.app.push_screen(ConfirmScreen(question), answered)
 
     @work(thread=True, group="save")
-    def _mark_read(self: MainScreen, view: str, text: str) -> None:
+    def _mark_read(self, view: str, text: str) -> None:
         try:
             done = self.library.mark_view_read(view, text)
         except Exception as exc:
@@ -171,12 +167,12 @@ class ViewActions:
             return
         self.app.call_from_thread(self._marked_read, done)
 
-    def _marked_read(self: MainScreen, done: int) -> None:
+    def _marked_read(self, done: int) -> None:
         self.say(f"Marked {done:,} paper{'' if done == 1 else 's'} read", timeout=3)
         self.search(keep_cursor=True)
         self.refresh_counts()
 
-    def action_next_unread(self: MainScreen) -> None:
+    def action_next_unread(self) -> None:
         """The next unread paper below the cursor (among the rows loaded so far)."""
         plist = self.paper_list
         for index in range(plist.cursor + 1, plist.total):
