@@ -29,6 +29,7 @@ from paperreader.core.views import (
     new_counter,
 )
 
+EXACT_NEW = 4000  # new (or old) papers counted one by one; past this, see count_new
 NEW_SHOWN = 2000  # newest additions a `new` view lists (and marks) at most
 NO_PAPER = 'ids:"-no-such-paper-"'  # a filter matching nothing
 FOR_YOU = "for-you"
@@ -50,9 +51,7 @@ class LibraryViews:
     def _init_views(self) -> None:
         self.views = ViewStore(self.root)
         self._user_version = 0
-        self.view_counts = ViewCounts(
-            self.count_matching, self.data_version, new_counter(self.records, self.count_matching)
-        )
+        self.view_counts = ViewCounts(self.count_matching, self.data_version, self.count_new)
         self._visit: datetime | None = None
         self._visit_known = False
         self._new_ids: set[str] | None = None
@@ -66,6 +65,28 @@ class LibraryViews:
             return self.count()
         result = self.index.search(query, limit=1, filter_text=filter_text, correct=False)
         return result.total
+
+    def count_new(self, query: str, since: float) -> int:
+        """Papers matching `query` added after `since`. A few new papers are counted exactly
+        by id (views.new_counter); past EXACT_NEW, so are the old ones (all matches minus
+        the old ones'); with many of both, it is an estimate: the query's share of the
+        library, applied to the new papers (counting 100,000 ids took 20 s a view)."""
+        added = self.records.count_added_since(since)
+        if added <= EXACT_NEW or not query.strip():
+            return new_counter(self.records, self.count_matching)(query, since)
+        matching = self.count_matching(query)
+        total = self.count(fresh=True)
+        old = total - added
+        if old <= 0:
+            return matching
+        if old <= EXACT_NEW:
+            old_ids = self.records.added_before(since)
+            counted = sum(
+                self.count_matching(query, ids_filter(old_ids[i : i + 400]))
+                for i in range(0, len(old_ids), 400)
+            )
+            return max(0, matching - counted)
+        return round(matching * added / total) if total else 0
 
     def data_version(self) -> tuple[object, ...]:
         """Changes when papers or the user's data do (here, in the index or elsewhere)."""
@@ -85,10 +106,9 @@ class LibraryViews:
             if since is None:
                 out["new"] = Counts(0, 0)
             else:
-                count_new = new_counter(self.records, self.count_matching)
                 stamp = since.timestamp()
                 out["new"] = Counts(
-                    count_new("is:unread", stamp), self.records.count_added_since(stamp)
+                    self.count_new("is:unread", stamp), self.records.count_added_since(stamp)
                 )
         if any(v.builtin and v.name == FOR_YOU for v in views):
             out[FOR_YOU] = Counts(0, 0)
