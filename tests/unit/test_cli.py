@@ -130,9 +130,13 @@ def test_import_reports_counts_and_bad_files(run, tmp_path: Path) -> None:  # ty
 
 
 def test_errors_are_one_line_never_a_traceback(run) -> None:  # type: ignore[no-untyped-def]
-    for argv in (("show", "no-such-id"), ("search", "is:nonsense"), ("bookmark", "zzz-none")):
+    for argv, exit_code in (
+        (("show", "no-such-id"), 1),
+        (("search", "is:nonsense"), 2),  # an invalid query is a usage error
+        (("bookmark", "zzz-none"), 1),
+    ):
         code, out, err = run(*argv)
-        assert code == 1 and out == ""
+        assert code == exit_code and out == ""
         assert err.count("\n") == 1 and "Traceback" not in err
 
 

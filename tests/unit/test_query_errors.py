@@ -1,9 +1,8 @@
 """Queries that cannot mean what was typed are errors: one line naming what is wrong and where.
 
-Today most of these are read leniently (an unclosed `(` or `"` is dropped, `AND` alone is
-searched as a word, `date:notadate` and a lone `)` match every paper): the checks are wired
-with the search package (see the triage notes: a syntax check before rewrite_filters in
-`parse`, and the date plugin's error callback read in `_parse_text`).
+The check runs before Whoosh reads the query (core/search/syntax.py, QueryParser.check):
+Whoosh alone drops an unclosed `(` or `"`, searches a lone `AND` as a word and lets
+`date:notadate` match every paper.
 """
 
 from __future__ import annotations
@@ -49,7 +48,6 @@ GOOD = [
 ]
 
 
-@pytest.mark.xfail(strict=False, reason="wired with the search package")
 @pytest.mark.parametrize(("query", "fragments"), BAD, ids=[q for q, _ in BAD])
 def test_a_bad_query_is_one_clear_line(library, query: str, fragments: list[str]) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(QueryError) as caught:

@@ -139,3 +139,29 @@ def test_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
     tags = Store(tmp_path).get("shared").tags
     assert len(tags) == 75
     assert {f"w{w}-{i}" for w in range(3) for i in range(25)} == set(tags)
+
+
+def test_a_notes_previous_text_is_kept_in_backups(tmp_path: Path) -> None:
+    from paperreader.core.models import Note
+    from paperreader.core.store import KEEP_NOTE_BACKUPS, now
+
+    store = Store(tmp_path / "store")
+
+    def note(text: str):  # type: ignore[no-untyped-def]
+        return lambda u: setattr(u, "note", Note(text=text, created=now(), updated=now()))
+
+    store.update("2403.01234", note("first"))
+    assert store.note_backups("2403.01234") == []  # nothing was there before
+    store.update("2403.01234", note("second"))
+    store.update("2403.01234", lambda u: setattr(u, "bookmarked", True))  # the note unchanged
+    backups = store.note_backups("2403.01234")
+    assert [p.read_text() for p in backups] == ["first"]
+    assert backups[0].parent == tmp_path / "backups" / "notes" / "2403.01234"
+    store.update("2403.01234", lambda u: setattr(u, "note", None))  # dropped: kept too
+    assert [p.read_text() for p in store.note_backups("2403.01234")] == ["first", "second"]
+    for n in range(KEEP_NOTE_BACKUPS + 5):
+        store.update("2403.01234", note(f"v{n}"))
+    texts = [p.read_text() for p in store.note_backups("2403.01234")]
+    assert len(texts) == KEEP_NOTE_BACKUPS and texts[-1] == f"v{KEEP_NOTE_BACKUPS + 3}"
+    assert store.backups() == []  # the notes folder is not a store backup
+    assert not any(".tmp" in p.name for p in (tmp_path / "backups" / "notes").rglob("*"))

@@ -31,6 +31,7 @@ from paperreader.cli.commands import (
 from paperreader.cli.common import finish, open_library, say
 from paperreader.cli.fetch import add_fetch_parser
 from paperreader.cli.reading import add_reading_parsers
+from paperreader.cli.views import add_views_parser
 from paperreader.core.errors import PaperreaderError
 from paperreader.core.models import ReadState
 
@@ -71,9 +72,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("query")
     p.add_argument("--limit", type=int, default=20)
     p.add_argument(
-        "--sort", default="relevance", choices=["relevance", "newest", "oldest", "title"]
+        "--sort",
+        default=None,
+        choices=["relevance", "newest", "oldest", "title"],
+        help="default: relevance, or the saved view's sort",
     )
-    p.add_argument("--view", help="all, bookmarked, unread, reading, read, notes, tagged, tag:NAME")
+    p.add_argument(
+        "--view",
+        help="all, bookmarked, unread, reading, read, notes, tagged, new, for-you, tag:NAME, "
+        "or a saved view (`paperreader views` lists them)",
+    )
     p.add_argument("--json", action="store_true", help="print a JSON document")
 
     p = add("show", cmd_show, "show one paper")
@@ -123,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--restore", metavar="NAME", help="put the store back as a backup holds it")
     add_reading_parsers(add)
     add_fetch_parser(sub, common)
+    add_views_parser(sub, common)
     return parser
 
 

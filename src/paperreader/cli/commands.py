@@ -138,7 +138,11 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 def cmd_search(args: argparse.Namespace) -> int:
     library = open_library(args)
-    result = library.search(args.query, limit=args.limit, sort=args.sort, view=args.view)
+    sort = args.sort
+    if sort is None:
+        saved = library.saved_view(args.view) if args.view else None
+        sort = saved.sort if saved else "relevance"
+    result = library.search(args.query, limit=args.limit, sort=sort, view=args.view)
     papers = library.get_many([h.id for h in result.hits])
     if args.json:
         print_json(

@@ -93,6 +93,7 @@ def hit_json(
 
 def hit_line(hit: Hit) -> str:
     marks = ("*" if hit.bookmarked else " ") + ("n" if hit.has_note else " ")
+    marks = ("+" if hit.new else "") + marks  # added since the reader's last visit
     when = hit.published.isoformat() if hit.published else "----------"
     author = f" — {readable(hit.first_author)}" if hit.first_author else ""
     tags = f"  [{', '.join(hit.tags)}]" if hit.tags else ""

@@ -29,7 +29,9 @@ class AmbiguousId(PaperreaderError):
 
 
 class QueryError(PaperreaderError):
-    """A query that cannot be parsed or run."""
+    """A query that cannot be parsed or run; the command line exits with 2."""
+
+    exit_code = 2
 
 
 class StoreError(PaperreaderError):

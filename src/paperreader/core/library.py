@@ -17,6 +17,7 @@ from paperreader.core.errors import QueryError, StoreError, UnknownPaper
 from paperreader.core.fulltext import files as fulltext_files
 from paperreader.core.fulltext.document import FILES_FOLDER, Document, load_document
 from paperreader.core.importers.base import Record, Skipped
+from paperreader.core.library_views import FOR_YOU, LibraryViews, hit_of
 from paperreader.core.models import (
     Hit,
     ImportReport,
@@ -69,7 +70,7 @@ def view_filter(view: str | None) -> str:
     return VIEWS[view]
 
 
-class Library:
+class Library(LibraryViews):
     """A library folder: `papers.db` (records), `store/` (the user's YAML), `index/` (cache)."""
 
     def __init__(
@@ -96,6 +97,7 @@ class Library:
         self._files_checked = (0.0, False)  # (when, whether files/ exists)
         self.store_problems: list[str] = []
         self.indexer = Indexer(self.root, self.records, self.store, self.index, self.users)
+        self._init_views()
         fresh = self.records.count() == 0 and not self.records.get_meta("seeded")
         self.index.open()
         if fresh and seed:
@@ -175,6 +177,7 @@ class Library:
         user = self.store.update(paper.id, change, title=paper.title)
         self.users()[paper.id] = user
         self.index.remember(paper, user)  # searches here show it from now on
+        self._user_version += 1  # views' counts are stale
         try:
             with self.records.batch():
                 self.records.mark_unindexed([paper.id], "user")
@@ -276,17 +279,21 @@ class Library:
         if self.index.local:  # forget the saves made here that an indexer has applied since
             with contextlib.suppress(sqlite3.Error):
                 self.index.local.keep_only(self.records.queued(list(self.index.local.docs)))
-        if not query.strip() and not view_filter(view) and sort in ("relevance", "newest"):
-            return self._newest(offset, limit)
-        return self.index.search(
+        if view and view.startswith(FOR_YOU):
+            return self.mark_new(self.search_for_you(view, query, offset, limit))
+        filter_text = self.view_filter_of(view)
+        if not query.strip() and not filter_text and sort in ("relevance", "newest"):
+            return self.mark_new(self._newest(offset, limit))
+        result = self.index.search(
             query,
             offset=offset,
             limit=limit,
             sort=sort,
-            filter_text=view_filter(view),
+            filter_text=filter_text,
             partial_last=partial_last,
             correct=correct,
         )
+        return self.mark_new(result)
 
     def warm_search(self, should_stop: Callable[[], bool] | None = None) -> int:
         """Load the most common words' postings before they are searched (see
@@ -303,22 +310,7 @@ class Library:
         # Page 0 starts a listing: count afresh (another instance may have imported). Later
         # pages page through that listing (a count is ~40 ms at 1,000,000 papers).
         total = self.count(fresh=offset == 0)
-        hits = []
-        for paper in self.records.newest(offset, limit, total=total):
-            user = users.get(paper.id)
-            hits.append(
-                Hit(
-                    id=paper.id,
-                    title=paper.title,
-                    first_author=paper.first_author,
-                    published=paper.published,
-                    score=0.0,
-                    bookmarked=bool(user and user.bookmarked),
-                    has_note=bool(user and user.note and user.note.text.strip()),
-                    state=user.state if user else ReadState.UNREAD,
-                    tags=list(user.tags) if user else [],
-                )
-            )
+        hits = [hit_of(p, users.get(p.id)) for p in self.records.newest(offset, limit, total=total)]
         return SearchResult(
             query="",
             total=total,
@@ -411,6 +403,7 @@ class Library:
                         report.updated += 1
                 self.records.mark_unindexed(changed)
             self._count = None
+            self.papers_added()
             seen += len(chunk)
             if progress:
                 progress(seen, None)
@@ -540,6 +533,8 @@ class Library:
         with self.records.batch():
             self.records.mark_unindexed([p.id for p in edited], "user")
             self.records.set_meta("store_synced", str(self.store.latest_change()))
+        if known:
+            self._user_version += 1
         return len(known)
 
     def _saved_by_us(self, paper_id: str) -> bool:

@@ -240,6 +240,7 @@ class Hit:
     has_note: bool = False
     state: ReadState = ReadState.UNREAD
     tags: list[str] = field(default_factory=list)
+    new: bool = False  # added since the last visit (see Library.new_ids)
 
 
 @dataclass
@@ -256,6 +257,7 @@ class SearchResult:
     terms: set[tuple[str, str]] = field(default_factory=set)  # matched (field, indexed term)
     # The page's hits that matched the query only in their full text (they show a snippet)
     text_only: set[str] = field(default_factory=set)
+    reason: str | None = None  # why a recommendation view is empty, when it is
 
 
 @dataclass

@@ -456,6 +456,15 @@ class Records:
             )
         ]
 
+    def added_before(self, ts: float) -> list[str]:
+        """Ids of the papers added at or before unix time `ts` (or before `added` was kept)."""
+        return [
+            row[0]
+            for row in self.db.execute(
+                "SELECT id FROM papers WHERE added IS NULL OR added <= ?", (ts,)
+            )
+        ]
+
     def count_added_since(self, ts: float) -> int:
         return self.db.execute("SELECT count(*) FROM papers WHERE added > ?", (ts,)).fetchone()[0]
 

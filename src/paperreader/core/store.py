@@ -40,6 +40,8 @@ KEY_ORDER = ("id", "title", "bookmarked", "state", "tags", "position", "note")
 MAX_DEPTH = 100
 KEEP_BACKUPS = 10
 BACKUPS_DIR = "backups"
+NOTE_BACKUPS = "notes"  # <lib>/backups/notes/<file stem>/<UTC stamp>.md: a note's old texts
+KEEP_NOTE_BACKUPS = 20
 _OPEN = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
 _CLOSE = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
 
@@ -326,7 +328,10 @@ class Store:
         with self.locked():
             found = self._read_full(path)
             user, extras = found if found else (UserData(paper_id=paper_id), {})
+            old_note = user.note.text if user.note else ""
             change(user)
+            if old_note.strip() and old_note != (user.note.text if user.note else ""):
+                self._backup_note(path, old_note)
             if title:
                 user.title = title
             if user.is_empty and not user.position and not extras:
@@ -391,6 +396,37 @@ class Store:
             shutil.rmtree(old, ignore_errors=True)
         return target
 
+    def note_backups(self, paper_id: str) -> list[Path]:
+        """The saved earlier texts of a paper's note, oldest first."""
+        folder = self.backups_root / NOTE_BACKUPS / Path(file_name(paper_id)).stem
+        if not folder.is_dir():
+            return []
+        return sorted(p for p in folder.iterdir() if p.suffix == ".md" and TEMP_MARK not in p.name)
+
+    def _backup_note(self, path: Path, text: str) -> None:
+        """Keep a note's text before a write changes or drops it (called under the lock): the
+        last KEEP_NOTE_BACKUPS texts per paper. A backup that cannot be written stops the
+        save: the note is never changed without its old text kept."""
+        folder = self.backups_root / NOTE_BACKUPS / path.stem
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+        target = folder / f"{stamp}.md"
+        n = 1
+        while target.exists():  # two saves in one microsecond (a coarse clock)
+            target = folder / f"{stamp}-{n}.md"
+            n += 1
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            atomic_write(target, text.encode("utf-8"))
+        except OSError as exc:
+            raise StoreError(
+                f"{target}: could not keep the note's previous text ({exc.strerror or exc}); "
+                "the note is unchanged"
+            ) from None
+        kept = sorted(p for p in folder.iterdir() if p.suffix == ".md" and TEMP_MARK not in p.name)
+        for old in kept[:-KEEP_NOTE_BACKUPS]:
+            with contextlib.suppress(OSError):
+                old.unlink()
+
     def backups(self) -> list[Path]:
         """The backup folders, oldest first."""
         if not self.backups_root.is_dir():
@@ -398,7 +434,7 @@ class Store:
         return sorted(
             Path(e.path)
             for e in os.scandir(self.backups_root)
-            if e.is_dir() and not e.name.startswith(".")
+            if e.is_dir() and not e.name.startswith(".") and e.name != NOTE_BACKUPS
         )
 
     def restore(self, name: str) -> int:

@@ -52,6 +52,7 @@ class PaperReader(App[None]):
             self.theme = theme
 
     def on_mount(self) -> None:
+        self.library.begin_visit()  # papers added since the last visit are new this session
         self.main = MainScreen(self.library, show_timing=self.show_timing)
         self.push_screen(self.main)
         self.theme_changed_signal.subscribe(self, self._remember_theme)

@@ -28,13 +28,30 @@ def commands(screen: MainScreen) -> list[tuple[str, str, Callable[[], object]]]:
         ("Copy link / BibTeX / id", "Copy to the clipboard  (y)", screen.action_copy),
         ("Similar papers", "Papers like this one  (m)", screen.action_similar),
         (
+            "Undo",
+            "Undo the last bookmark, read state, tags or note change  (u)",
+            screen.action_undo,
+        ),
+        ("Redo", "Redo what was undone  (U)", screen.action_redo),
+        ("Next unread paper", "Move to the next unread paper  (J)", screen.action_next_unread),
+        (
+            "Save this search under a name...",
+            "Keep its query and sort as a view in the view list  (S)",
+            screen.action_save_view,
+        ),
+        (
+            "Mark all read here",
+            "Mark every unread paper of this view read, after asking  (A)",
+            screen.action_mark_all_read,
+        ),
+        (
             "Accept suggestion",
             "Search for the “Did you mean” query  (ctrl+y)",
             screen.action_accept_suggestion,
         ),
         (
             "Choose view",
-            "All, bookmarked, unread, has a note, by tag  (f)",
+            "All, bookmarked, unread, new, for you, saved views, by tag  (f)",
             screen.action_choose_view,
         ),
         ("Keys", "Show every key  (?)", screen.action_help),

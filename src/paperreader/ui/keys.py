@@ -21,8 +21,11 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
             ("/", "search (results update as you type; Enter goes to the list)"),
             ("ctrl+y", "accept the “Did you mean …?” suggestion"),
             ("s", "cycle the sort: relevance, newest, oldest, title"),
-            ("f", "choose a view: all, bookmarked, unread, has a note, by tag"),
+            ("f", "choose a view (unread · new counts): saved, new, for you, tags"),
             ("F", "next view"),
+            ("S", "save the search (query and sort) as a view"),
+            ("J", "next unread paper"),
+            ("A", "mark every unread paper of the view read (asks first)"),
         ],
     ),
     (
@@ -36,6 +39,7 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
             ("o", "open the paper's page in the browser"),
             ("y", "copy its link, BibTeX or id"),
             ("m", "similar papers"),
+            ("u / U", "undo / redo bookmark, read state, tags, note (several steps)"),
         ],
     ),
     (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 
 from whoosh import query as Q
 from whoosh.qparser import (
@@ -24,6 +25,7 @@ from paperreader.core.search.expansion import (
     PartialPrefix,
 )
 from paperreader.core.search.schema import analyse
+from paperreader.core.search.syntax import Fields, check, date_error
 
 # A query's plain words are looked for in these fields; the full text (`text`, boosted lower
 # in the schema) only in complete queries: as-you-type queries (partial_last) leave it out,
@@ -129,6 +131,31 @@ class QueryParser:
         self.schema = schema
         self._parser = self._make_parser(DEFAULT_FIELDS)
         self._typing_parser = self._make_parser(TYPING_FIELDS)
+        self.fields = Fields(schema.names(), FIELD_ALIASES)
+        self._date_errors = threading.local()  # what the date plugin could not read, per thread
+        self._date_parser = MultifieldParser(["date"], schema)
+        self._date_parser.add_plugin(FieldAliasPlugin(FIELD_ALIASES))
+        self._date_parser.add_plugin(GtLtPlugin())
+        self._date_parser.add_plugin(DateParserPlugin(free=False, callback=self._bad_date))
+
+    def _bad_date(self, message: str) -> None:
+        errors = getattr(self._date_errors, "found", None)
+        if errors is not None:
+            errors.append(message)
+
+    def check(self, text: str) -> None:
+        """QueryError naming the first problem of `text` and where it is (see syntax.py)."""
+        for clause in check(text, self.fields):
+            self._date_errors.found = []
+            try:
+                self._date_parser.parse(f"date:{clause.value}")
+                bad = bool(self._date_errors.found)
+            except Exception:
+                bad = True
+            finally:
+                self._date_errors.found = None
+            if bad:
+                raise date_error(clause)
 
     def _make_parser(self, fields: list[str] = DEFAULT_FIELDS) -> MultifieldParser:
         parser = MultifieldParser(fields, self.schema, group=OrGroup)
@@ -141,7 +168,9 @@ class QueryParser:
     def parse(self, text: str, *, partial_last: bool = False) -> Q.Query:
         """Parse the query language. Plain words are ORed with a bonus for matching more of
         them; a clause aimed at one field (`date:2024`, `author:smith`, `is:bookmarked`) must
-        hold, unless the user wrote their own AND / OR / NOT structure."""
+        hold, unless the user wrote their own AND / OR / NOT structure. A query that cannot
+        mean what was typed is a QueryError (see syntax.py); LaTeX in it is read as Unicode."""
+        self.check(text)
         text = rewrite_filters(latex_to_unicode(text))
         clauses: list[str] = []
         if not _has_operators(text):

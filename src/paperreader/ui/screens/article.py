@@ -8,6 +8,7 @@ the store (`position`) and restored on reopen. Saves run in threads: no key wait
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Sequence
 from typing import Protocol
@@ -104,8 +105,10 @@ class ArticleScreen(Screen[int]):
         index: int,
         *,
         on_change: Callable[[UserData], None] | None = None,
+        on_record: Callable[[str, UserData, UserData, str], None] | None = None,
     ) -> None:
         super().__init__()
+        self.on_record = on_record  # remembers a change for undo (u on the list)
         self.library = library
         self.papers = papers
         self.index = index
@@ -263,6 +266,10 @@ class ArticleScreen(Screen[int]):
 
         def save() -> None:
             with _SAVE_LOCK:
+                before = None
+                if self.on_record is not None:
+                    with contextlib.suppress(PaperreaderError):
+                        before = self.library.user(paper_id)
                 try:
                     user = apply(paper_id)
                 except Exception as exc:  # PaperreaderError says what went wrong in one line
@@ -271,6 +278,9 @@ class ArticleScreen(Screen[int]):
                         self.say, why, title="Not saved", severity="error", timeout=8
                     )
                     return
+                if before is not None and self.on_record is not None:
+                    label = (message or "change").removesuffix(" saved").lower()
+                    self.on_record(user.paper_id, before, user, label)
                 self.app.call_from_thread(self._user_changed, user, message)
 
         self.app.run_worker(save, thread=True, group="article-save", exit_on_error=False)

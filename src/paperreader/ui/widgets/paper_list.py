@@ -322,7 +322,7 @@ class PaperList(ScrollView, can_focus=True):
         get = self.get_component_rich_style
         marker = get("paper-list--marker")
         segments: list[tuple[str, Style | None]] = [
-            (" ", None),
+            ("N", marker) if hit.new else (" ", None),  # added since the last visit
             ("★" if hit.bookmarked else " ", marker),
             ("✎" if hit.has_note else " ", marker),
             (STATE_MARK[hit.state], marker),
