@@ -123,7 +123,7 @@ async def test_note_saved_with_ctrl_s(app, library):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         hit = main(pilot).paper_list.current
-        await pilot.press("n")
+        await pilot.press("a")
         await pilot.pause()
         assert isinstance(app.screen, NoteEditor)
         await type_text(pilot, "Key idea: paged adapters")
@@ -140,12 +140,12 @@ async def test_note_cancel_asks_before_dropping(app, library):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         hit = main(pilot).paper_list.current
-        await pilot.press("n")
+        await pilot.press("a")
         await pilot.pause()
         await pilot.press("escape")  # nothing typed: closes at once
         await pilot.pause()
         assert not isinstance(app.screen, NoteEditor)
-        await pilot.press("n")
+        await pilot.press("a")
         await pilot.pause()
         await type_text(pilot, "draft")
         await pilot.press("escape")
@@ -167,7 +167,7 @@ async def test_note_edit_merges_a_concurrent_save(app, library):
         await settle(pilot)
         hit = main(pilot).paper_list.current
         library.set_note(hit.id, "first version")
-        await pilot.press("n")
+        await pilot.press("a")
         await pilot.pause()
         assert app.screen.query_one(TextArea).text == "first version"
         # Another instance saves while we edit.
@@ -185,7 +185,7 @@ async def test_an_open_note_is_saved_when_the_session_ends(app, library):
         await settle(pilot)
         hit = main(pilot).paper_list.current
         library.set_note(hit.id, "first version")
-        await pilot.press("n")
+        await pilot.press("a")
         await pilot.pause()
         assert app.save_open_notes() == []  # unchanged: nothing written
         library.set_note(hit.id, "saved elsewhere")
@@ -585,7 +585,7 @@ async def test_corrupt_notes_file_is_a_notification(app, library):
         await settle(pilot)
         assert path.read_text(encoding="utf-8") == "id: [unclosed\n"  # never overwritten
         assert any("Not saved" in n.title for n in app._notifications)
-        await pilot.press("n")  # the editor cannot start from a file it cannot read
+        await pilot.press("a")  # the editor cannot start from a file it cannot read
         await settle(pilot)
         assert app.screen is main(pilot)
         assert app.is_running

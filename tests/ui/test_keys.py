@@ -30,7 +30,7 @@ def test_every_letter_in_the_help_is_bound():
             for key in keys.replace(",", " ").split():
                 if len(key) == 1 and key not in "/↓↑":
                     assert names.get(key, key) in bound, key
-    assert {"slash", "question_mark", "ctrl+y", "b", "n", "e", "t", "r", "o", "y", "m"} <= bound
+    assert {"slash", "question_mark", "ctrl+y", "b", "a", "e", "t", "r", "o", "y", "m"} <= bound
 
 
 def test_markdown_table_for_the_readme():

@@ -34,7 +34,7 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
             ("b", "bookmark / unbookmark"),
             ("r", "cycle unread → reading → read"),
             ("t", "edit tags (space or comma separated)"),
-            ("n / a", "edit the note (ctrl+s saves, Esc cancels)"),
+            ("a", "edit the note (ctrl+s saves, Esc cancels)"),
             ("e", "edit the note in $EDITOR"),
             ("o", "open the paper's page in the browser"),
             ("y", "copy its link, BibTeX or id"),

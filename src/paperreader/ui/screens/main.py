@@ -99,7 +99,7 @@ class MainScreen(PaperActions, ViewActions, Background, Screen[None]):
         Binding("b", "bookmark", "Bookmark", priority=True),
         Binding("r", "cycle_state", "Read", priority=True),
         Binding("t", "tags", "Tags", priority=True),
-        Binding("n,a", "note", "Note", priority=True),
+        Binding("a", "note", "Note", priority=True),  # (n is "next match" in the article)
         Binding("e", "edit_external", "$EDITOR", show=False, priority=True),
         Binding("o", "open_link", "Open", show=False, priority=True),
         Binding("y", "copy", "Copy", show=False, priority=True),
