@@ -237,3 +237,24 @@ async def test_next_unread(app, library):  # type: ignore[no-untyped-def]
         await pilot.press("J")
         await settle(pilot)
         assert plist.current.id == third
+
+
+async def test_typing_shows_lasting_errors_at_once_and_drops_an_older_error(app, library):  # type: ignore[no-untyped-def]
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = main(pilot)
+        await pilot.press("slash")
+        await type_text(pilot, "title:(")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "unclosed '('" in text_of(screen, "#suggestion")
+        await pilot.press("slash")
+        screen.search_input.value = ""
+        await type_text(pilot, "foo:ba")  # mid-word, but no more typing makes `foo` a field
+        await settle(pilot)
+        assert "unknown field 'foo'" in text_of(screen, "#suggestion")
+        screen.search_input.value = ""
+        await type_text(pilot, "date:20")  # mid-word and mendable: quiet, no stale error
+        await settle(pilot)
+        assert "incomplete query" in text_of(screen, "#search-status")
+        assert not screen.query_one("#suggestion").display

@@ -86,6 +86,10 @@ TYPED_ACTIONS = {
 }
 
 
+# Query errors that typing more cannot mend: shown at once, even mid-word.
+LASTING_ERRORS = ("unknown field", "unmatched")
+
+
 class MainScreen(PaperActions, ViewActions, Background, Screen[None]):
     HORIZONTAL_BREAKPOINTS = [(0, "-tiny"), (60, "-narrow"), (110, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (20, "-tall")]
@@ -227,8 +231,12 @@ class MainScreen(PaperActions, ViewActions, Background, Screen[None]):
         self.search_error = event.error
         status = self.query_one("#search-status", Static)
         status.add_class("-error")
-        if event.query.partial:  # still typing (`date:20`): say so quietly, keep the list
+        # Still typing (`date:20`, `title:(`): say so quietly and keep the list, unless no more
+        # typing can mend it (an unknown field, a stray `)`).
+        if event.query.partial and not event.error.startswith(LASTING_ERRORS):
             self._set_status(Text("incomplete query"))
+            if "-error" in self.query_one("#suggestion", Static).classes:
+                self._set_suggestion(None)  # an older query's error is not this one's
             return
         self._set_status(Text("query error", style="bold"))
         self._set_suggestion(Text(f"⚠ {strip_controls(event.error)}"), error=True)
