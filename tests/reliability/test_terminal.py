@@ -231,7 +231,7 @@ def test_pending_note_is_saved_on_sigterm(library_path: Path, terminal_factory) 
     with Library(library_path) as lib:
         first = lib.search("", limit=1).hits[0].id
     term = terminal_factory(library_path)
-    term.press("g", "n", pause=0.5)
+    term.press("g", "a", pause=0.5)  # a: the note
     term.press(*"typed just before the kill", pause=0.05)
     term.read(0.5)
     os.kill(term.pid, signal.SIGTERM)

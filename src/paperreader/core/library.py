@@ -14,9 +14,9 @@ from pathlib import Path
 from paperreader.core import importers
 from paperreader.core.display import readable
 from paperreader.core.errors import QueryError, StoreError, UnknownPaper
-from paperreader.core.fulltext import files as fulltext_files
-from paperreader.core.fulltext.document import FILES_FOLDER, Document, load_document
 from paperreader.core.importers.base import Record, Skipped
+from paperreader.core.library_index import LibraryIndexing
+from paperreader.core.library_reading import LibraryReading
 from paperreader.core.library_views import FOR_YOU, LibraryViews, hit_of
 from paperreader.core.models import (
     Hit,
@@ -40,7 +40,6 @@ SAMPLE_FILE = "hf-daily-papers.txt"
 # The sample page shows "Mar 11" without a year; it was shipped in 2026.
 SAMPLE_REFERENCE_DATE = date(2026, 11, 26)
 BATCH = 2000
-OVERLAY_AT_MOST = 200  # hand edits found at open that searches here show before they are indexed
 MAX_PROBLEMS = 10
 MAX_QUERY = 1000
 VIEWS = {
@@ -70,7 +69,7 @@ def view_filter(view: str | None) -> str:
     return VIEWS[view]
 
 
-class Library(LibraryViews):
+class Library(LibraryIndexing, LibraryReading, LibraryViews):
     """A library folder: `papers.db` (records), `store/` (the user's YAML), `index/` (cache)."""
 
     def __init__(
@@ -411,52 +410,6 @@ class Library(LibraryViews):
             self.run_indexer()
         return report
 
-    def unindexed_count(self) -> int:
-        """Papers in the library that searches do not find yet (see run_indexer)."""
-        return self.records.unindexed_count()
-
-    def index_status(self) -> str | None:
-        """One line while papers are not searchable yet (a rebuild or catch-up runs), else None."""
-        with contextlib.suppress(sqlite3.Error):
-            return self.indexer.status_line()
-        return None
-
-    def run_indexer(
-        self,
-        progress: Progress | None = None,
-        should_stop: Callable[[], bool] | None = None,
-        *,
-        wait: bool = True,
-        on_wait: Callable[[object], None] | None = None,
-        rebuild: bool = False,
-    ) -> int:
-        """Be the library's indexer (see Indexer.run): rebuild if needed, index what is queued.
-        With `wait`, a running indexer (here or in another process) is waited for instead."""
-        return self.indexer.run(
-            progress, wait=wait, should_stop=should_stop, on_wait=on_wait, force_rebuild=rebuild
-        )
-
-    def catch_up(
-        self,
-        progress: Progress | None = None,
-        should_stop: Callable[[], bool] | None = None,
-        *,
-        wait: bool = False,
-    ) -> int:
-        """Index what is queued; without `wait`, returns 0 at once when another indexer runs."""
-        return self.run_indexer(progress, should_stop, wait=wait)
-
-    def needs_indexing(self) -> bool:
-        """Whether the index waits for work: queued papers, or a rebuild (missing, damaged)."""
-        try:
-            return bool(self.records.unindexed_count() or self.indexer.rebuild_reason())
-        except sqlite3.Error:
-            return False
-
-    def start_indexer(self) -> bool:
-        """Start a background indexer process if work waits and none runs (never a second)."""
-        return self.needs_indexing() and self.indexer.start_background()
-
     def _seed(self, progress: Progress | None = None) -> None:
         path = sample_path()
         if path.exists():
@@ -489,230 +442,6 @@ class Library(LibraryViews):
             found = self.records.get_many(chunk)
             yield from (found[i] for i in chunk if i in found)
 
-    # -- maintenance -----------------------------------------------------------------------------
-    def reindex(
-        self, progress: Progress | None = None, on_wait: Callable[[object], None] | None = None
-    ) -> int:
-        """Rebuild the search index from the records and the store, as the one indexer. If
-        another process is rebuilding already, wait for its rebuild instead of doing a second."""
-        holder = self.indexer.holder()
-        again = holder is None or holder.job != "rebuild"
-        self.run_indexer(progress, rebuild=again, on_wait=on_wait)
-        return self.index.doc_count()
-
-    def sync_store(self) -> int:
-        """Bring hand edits of the YAML (or another instance's saves) into this library's view
-        of the user's data, and queue their index updates (the indexer applies them)."""
-        stamp = float(self.records.get_meta("store_synced") or 0)
-        changed = self.store.changed_since(stamp)
-        if not changed and stamp:
-            return 0
-        found, problems = self.store.scan()
-        with self._users_lock:
-            previous = self._users or {}
-            self._users = found
-            self.store_problems = [str(p) for p in problems]
-        if previous:  # this process knew the data: what differs, files gone included
-            stale = set(found) ^ set(previous)
-            stale |= {uid for uid, u in found.items() if previous.get(uid) != u}
-        elif stamp:  # the files changed since the last sync
-            stale = set()
-            for path in changed:
-                with contextlib.suppress(StoreError, OSError):
-                    if data := self.store.read_file(path):
-                        stale.add(data.paper_id)
-        else:  # never synced: every paper with data
-            stale = set(found)
-        known = self.records.get_many(sorted(stale))
-        # paperreader's own saves (here or in another process) queued themselves; the rest
-        # are hand edits, which the index learns of here
-        edited = [p for p in known.values() if not self._saved_by_us(p.id)]
-        if len(edited) <= OVERLAY_AT_MOST:  # searches here show them before the indexer runs
-            for paper in edited:
-                self.index.remember(paper, found.get(paper.id))
-        with self.records.batch():
-            self.records.mark_unindexed([p.id for p in edited], "user")
-            self.records.set_meta("store_synced", str(self.store.latest_change()))
-        if known:
-            self._user_version += 1
-        return len(known)
-
-    def _saved_by_us(self, paper_id: str) -> bool:
-        try:
-            stat = self.store.path_for(paper_id).stat()
-        except OSError:
-            return False  # the file was removed: by hand
-        return self.records.store_file_seen(paper_id, stat.st_mtime_ns, stat.st_size)
-
-    def backup(self, reason: str) -> Path:
-        """Copy the store to `<lib>/backups/` before a destructive step (last 10 kept)."""
-        return self.store.backup(reason)
-
-    def backups(self) -> list[str]:
-        """Names of the store backups, oldest first (for `paperreader check --restore NAME`)."""
-        return [p.name for p in self.store.backups()]
-
-    def restore_backup(self, name: str) -> int:
-        """Put the store back as backup `name` holds it (the current state is backed up first)
-        and bring the index in step. Returns how many papers' files were restored."""
-        self.users()  # know the papers that had data, so the ones the restore drops re-index
-        restored = self.store.restore(name)
-        self.records.set_meta("store_synced", "")
-        if self.sync_store():
-            self.indexer.save_soon()  # the user's own change: applied like a save
-        return restored
-
-    def check(self) -> list[str]:
-        """Problems with the store and the index, one line each (empty when all is well)."""
-        problems = []
-        _, bad = self.store.scan()
-        problems.extend(str(p) for p in bad)
-        records = self.records.count()
-        indexed = self.index.doc_count()
-        waiting = self.records.unindexed_count()
-        if waiting:  # an import's papers still being indexed: not damage, but say so
-            problems.append(
-                f"{self.index.path}: {waiting} imported papers are not searchable yet; "
-                "`paperreader index` indexes them"
-            )
-        elif indexed != records:
-            problems.append(
-                f"{self.index.path}: indexes {indexed} papers, the library has {records}"
-            )
-        users, _ = self.store.scan()
-        for paper_id in users:
-            if self.records.get(paper_id) is None:
-                problems.append(
-                    f"{self.store.path_for(paper_id)}: notes for {paper_id!r}, "
-                    "which is not in the library (kept; import the paper to see them)"
-                )
-        return problems
-
-    # -- reading ---------------------------------------------------------------------------------
-    def full_text(self, paper_id: str) -> Document | None:
-        """The paper's full text (see core/fulltext), or None while it has none."""
-        return load_document(self.root, paper_id)
-
-    def has_text(self, paper_id: str) -> bool:
-        return fulltext_files.has_text(self.root, paper_id)
-
-    def text_info(self, paper_id: str) -> dict[str, object] | None:
-        """What the paper's stored full text is (None when it has none): its source ("pdf",
-        "html"), the original's file and size, the plain text's size, PDF pages, sections."""
-        document = self.full_text(paper_id)
-        if document is None:
-            return None
-        original = fulltext_files.original_path(self.root, paper_id)
-        plain = fulltext_files.plain_path(self.root, paper_id)
-        info: dict[str, object] = {
-            "source": document.source,
-            "file": str(original) if original else None,
-            "file_bytes": _size(original),
-            "text_chars": len(self.plain_text(paper_id) or ""),
-            "text_file": str(plain),
-            "sections": len(document.headings()),
-        }
-        if document.pages:
-            info["pages"] = document.pages
-        return info
-
-    def plain_text(self, paper_id: str) -> str | None:
-        """The paper's full text as plain text (text.txt), or None while it has none."""
-        try:
-            return fulltext_files.plain_path(self.root, paper_id).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            return None
-
-    def indexed_text(self, paper_id: str) -> str:
-        """What the index's `text` field gets for a paper: its plain text, cut to
-        INDEXED_TEXT_MAX characters ("" without one). A library without any files costs one
-        stat per rebuild, not one per paper."""
-        if not self._has_files():
-            return ""
-        try:
-            with fulltext_files.plain_path(self.root, paper_id).open(
-                encoding="utf-8", errors="replace"
-            ) as handle:
-                return handle.read(INDEXED_TEXT_MAX)
-        except OSError:
-            return ""
-
-    def _has_files(self) -> bool:
-        now_ = time.monotonic()
-        if now_ - self._files_checked[0] > 1.0:
-            self._files_checked = (now_, (self.root / FILES_FOLDER).is_dir())
-        return self._files_checked[1]
-
-    def attach(
-        self, paper_id: str, path: Path, progress: Progress | None = None, *, index: bool = True
-    ) -> Document:
-        """Store a PDF or (LaTeXML) HTML file as the paper's full text, and index the text.
-        Raises FullTextError (one line) when it cannot be read: nothing is stored then."""
-        paper = self.get(paper_id)
-        document = fulltext_files.attach(self.root, paper.id, Path(path), progress)
-        self._text_stored([paper.id], index=index)
-        return document
-
-    def fetch_text(
-        self,
-        paper_ids: Iterable[str],
-        progress: Progress | None = None,
-        *,
-        index: bool = True,
-        on_result: Callable[[str, Document | None, str | None], None] | None = None,
-        **options: object,
-    ) -> dict[str, Document | str]:
-        """Fetch each paper's full text from arXiv (the HTML page, else the PDF: see
-        fulltext/fetch_text.py), store and index it. Returns, by paper id, the Document or
-        the one-line error (FetchError, FullTextError, UnknownPaper); a failed paper keeps
-        whatever it had. `options` go to fetch_text (client, base_url, retries, sleep...)."""
-        from paperreader.core.errors import PaperreaderError
-        from paperreader.core.fulltext.fetch_text import fetch_text
-
-        ids = list(paper_ids)
-        results: dict[str, Document | str] = {}
-        stored: list[str] = []
-        for n, key in enumerate(ids):
-            try:
-                paper = self.get(key)
-                document = fetch_text(self.root, paper, **options)  # type: ignore[arg-type]
-            except PaperreaderError as exc:
-                results[key] = str(exc)
-                if on_result:
-                    on_result(key, None, str(exc))
-            else:
-                results[key] = document
-                stored.append(paper.id)
-                if on_result:
-                    on_result(paper.id, document, None)
-            if progress:
-                progress(n + 1, len(ids))
-        self._text_stored(stored, index=index)
-        return results
-
-    def remove_text(self, paper_id: str) -> bool:
-        """Delete the paper's files and take its text out of the index."""
-        paper = self.get(paper_id)
-        removed = fulltext_files.remove(self.root, paper.id)
-        if removed:
-            self._text_stored([paper.id], index=True)
-        return removed
-
-    def _text_stored(self, ids: list[str], *, index: bool) -> None:
-        """Queue the papers whose text changed ("record": the indexer re-reads text.txt)."""
-        if not ids:
-            return
-        self._files_checked = (0.0, False)
-        with self.records.batch():
-            self.records.mark_unindexed(ids, "record")
-        if index:
-            self.run_indexer()
-
-    def set_position(self, paper_id: str, position: int) -> UserData:
-        """Remember where the article view was left: the block at its top (0: the start)."""
-        value = max(0, int(position))
-        return self._change(paper_id, lambda u: setattr(u, "position", value))
-
     # -- undo ------------------------------------------------------------------------------------
     def restore_user(self, paper_id: str, user: UserData) -> UserData:
         """Put a paper's bookmark, read state, tags and note back as `user` holds them (an
@@ -740,10 +469,3 @@ def _chunks(items: Iterable[Record], size: int) -> Iterator[list[Record]]:
             chunk = []
     if chunk:
         yield chunk
-
-
-def _size(path: Path | None) -> int | None:
-    try:
-        return path.stat().st_size if path else None
-    except OSError:
-        return None
