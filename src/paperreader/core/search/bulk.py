@@ -1,0 +1,390 @@
+"""Whoosh segments written in bulk: documents analysed with a cache of each word's analysis,
+postings gathered per term in memory, then written through Whoosh's own codec (its per-document
+writer, field writer, postings blocks and term infos), so the format is Whoosh's by
+construction and a search reads the same index as from Whoosh's writer.
+
+Whoosh's SegmentWriter spends its time per token: a generator pipeline of token objects per
+word (regex, intra-word split, stop words, stemming), a posting tuple per word per document
+sorted through temporary runs, and `add_posting` per posting with its type checks. Here a word
+is analysed once per segment (the analysis of a word alone is the analysis of the word in its
+text, except for positions, which are rebuilt as Whoosh numbers them), and a posting list is
+handed to Whoosh's block writer a block at a time. tests/unit/search/test_bulk.py checks the
+analysis against Whoosh's for every field of every document of the test corpus, and the index
+against one written by Whoosh's writer (same terms, postings, stored fields, lengths; same
+hits, order and scores)."""
+
+from __future__ import annotations
+
+import zlib
+from array import array
+from collections.abc import Iterable
+from pickle import dumps
+from struct import Struct
+
+from whoosh.analysis import (
+    CharsetFilter,
+    CompositeAnalyzer,
+    IntraWordFilter,
+    LowercaseFilter,
+    RegexTokenizer,
+    StemFilter,
+    StopFilter,
+)
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
+from whoosh.formats import Positions
+from whoosh.system import pack_uint, pack_ushort
+from whoosh.util.numeric import byte_to_length, length_to_byte
+
+_LOCAL_FILTERS = (IntraWordFilter, LowercaseFilter, CharsetFilter, StopFilter, StemFilter)
+CACHE_WORDS = 400_000  # words whose analysis a field keeps (cleared when full)
+
+
+class _TextAnalysis:
+    """A TEXT field's analysis (Positions format, a regex tokenizer and word-local filters)
+    with each raw word's result cached. None from `make` when the field is not of that kind:
+    Whoosh's own field.index() serves it."""
+
+    def __init__(self, field, renumber: bool) -> None:  # type: ignore[no-untyped-def]
+        self.field = field
+        self.analyzer = field.analyzer
+        self.pattern = field.analyzer.items[0].expression
+        self.renumber = renumber  # a StopFilter renumbers: positions run on from the first kept
+        self.boost = field.format.field_boost
+        self.cache: dict[str, tuple[tuple[str, ...], int, tuple[str, ...]]] = {}
+        self.stems: dict[str, str] = {}
+        items = field.analyzer.items
+        stemmers = [f for f in items if type(f) is StemFilter]
+        self.stemmer = None
+        if stemmers == [items[-1]] and not items[-1].lang:
+            self.stemmer = items[-1]
+            self.before_stem = CompositeAnalyzer(*items[:-1])
+
+    @classmethod
+    def make(cls, field) -> _TextAnalysis | None:  # type: ignore[no-untyped-def]
+        analyzer = getattr(field, "analyzer", None)
+        if type(field.format) is not Positions or not isinstance(analyzer, CompositeAnalyzer):
+            return None
+        first, *rest = analyzer.items
+        if type(first) is not RegexTokenizer or first.gaps:
+            return None
+        if not all(type(f) in _LOCAL_FILTERS for f in rest):
+            return None
+        stops = [f for f in rest if type(f) is StopFilter]
+        if stops and not all(f.renumber for f in stops):
+            return None
+        if not stops and any(type(f) is IntraWordFilter for f in rest):
+            return None  # (sub-word positions without renumbering: left to Whoosh)
+        return cls(field, bool(stops))
+
+    def word(self, raw: str) -> tuple[tuple[str, ...], int, tuple[str, ...]]:
+        """A raw word's indexed words, the position of the first one, and its unstemmed words."""
+        found = self.cache.get(raw)
+        if found is None:
+            if len(self.cache) >= CACHE_WORDS:
+                self.cache.clear()
+                self.stems.clear()
+            if self.stemmer is None:
+                tokens = [(t.text, t.pos) for t in self.analyzer(raw, positions=True, mode="index")]
+                plain = tuple(t.text for t in self.analyzer(raw, no_morph=True))
+                texts = tuple(t for t, _ in tokens)
+            else:  # the filters before the stemmer once, then the stemmer (word by word)
+                tokens = [(t.text, t.pos) for t in self.before_stem(raw, positions=True, mode="index")]
+                texts = tuple(self._stem(t) for t, _ in tokens)
+                # (spelling words skip every morphing filter: the intra-word split too)
+                plain = tuple(t.text for t in self.analyzer(raw, no_morph=True))
+            found = (texts, tokens[0][1] if tokens else 0, plain)
+            self.cache[raw] = found
+        return found
+
+    def _stem(self, text: str) -> str:
+        stem = self.stems.get(text)
+        if stem is None:
+            stemmer = self.stemmer
+            stem = text if text in stemmer.ignore else stemmer.stemfn(text)
+            self.stems[text] = stem
+        return stem
+
+    def index(self, value: str, spelling: set[str] | None) -> tuple[dict[str, list[int]], int]:
+        """Word -> its positions, in Whoosh's numbering; the field's length (words kept)."""
+        word = self.word
+        poses: dict[str, list[int]] = {}
+        pos = -1
+        for match in self.pattern.finditer(value):
+            texts, first, plain = word(match.group(0))
+            if not texts:
+                continue
+            if spelling is not None:
+                spelling.update(plain)
+            if pos < 0:  # the first kept word: its position as Whoosh's filters number it
+                pos = self._first_position(value[: match.end()], first)
+            for text in texts:
+                found = poses.get(text)
+                if found is None:
+                    poses[text] = [pos]
+                else:
+                    found.append(pos)
+                pos += 1
+        return poses, pos
+
+    def _first_position(self, prefix: str, first: int) -> int:
+        for token in self.analyzer(prefix, positions=True, mode="index"):
+            return token.pos  # type: ignore[no-any-return]
+        return first
+
+
+def _encode_positions(poslist: list[int]) -> bytes:
+    """Positions.encode, as Whoosh writes a posting's positions."""
+    deltas = []
+    base = 0
+    for pos in poslist:
+        deltas.append(pos - base)
+        base = pos
+    return pack_uint(len(deltas)) + dumps(deltas, 2)
+
+
+_SINGLE: dict[int, bytes] = {}
+
+
+def _one_position(pos: int) -> bytes:
+    found = _SINGLE.get(pos)
+    if found is None:
+        found = _SINGLE[pos] = _encode_positions([pos])
+    return found
+
+
+class SegmentBuilder:
+    """Documents (as `add_document` takes them) gathered in memory, then written as one
+    segment of an index's storage."""
+
+    def __init__(self, schema) -> None:  # type: ignore[no-untyped-def]
+        self.schema = schema
+        self.docs = 0
+        # field -> term bytes -> [doc numbers], [weights], [values]
+        self.postings: dict[str, dict[bytes, tuple[list, list, list]]] = {}
+        self.spelling: dict[str, dict[str, int]] = {}  # spelling field -> word -> documents
+        self.perdoc: list[tuple] = []  # per document: (field, field object, stored, length)...
+        self.columns: list[tuple] = []
+        self._text: dict[str, _TextAnalysis | None] = {}
+
+    def _analysis(self, name: str, field) -> _TextAnalysis | None:  # type: ignore[no-untyped-def]
+        if name not in self._text:
+            self._text[name] = _TextAnalysis.make(field)
+        return self._text[name]
+
+    def add(self, doc: dict[str, object]) -> None:
+        schema = self.schema
+        docnum = self.docs
+        rows = []
+        for name in sorted(n for n in doc if not n.startswith("_")):
+            value = doc[name]
+            if value is None:
+                continue
+            field = schema[name]
+            length = 0
+            if field.indexed:
+                terms = self.postings.get(name)
+                if terms is None:
+                    terms = self.postings[name] = {}
+                spell_name = field.spelling_fieldname(name) if field.separate_spelling() else None
+                fast = self._analysis(name, field) if isinstance(value, str) else None
+                if fast is not None:
+                    words: set[str] | None = set() if spell_name else None
+                    poses, _ = fast.index(value, words)
+                    boost = fast.boost
+                    for text, found in poses.items():
+                        freq = len(found)
+                        key = text.encode("utf-8")
+                        post = terms.get(key)
+                        if post is None:
+                            post = terms[key] = ([], [], [])
+                        post[0].append(docnum)
+                        post[1].append(float(freq) * boost)
+                        post[2].append(_one_position(found[0]) if freq == 1 else _encode_positions(found))
+                        length += freq
+                    if not field.scorable:
+                        length = 0
+                    if spell_name and words:
+                        counts = self.spelling.setdefault(spell_name, {})
+                        for w in words:
+                            counts[w] = counts.get(w, 0) + 1
+                else:
+                    scorable = field.scorable
+                    for tbytes, freq, weight, vbytes in field.index(value):
+                        post = terms.get(tbytes)
+                        if post is None:
+                            post = terms[tbytes] = ([], [], [])
+                        post[0].append(docnum)
+                        post[1].append(weight)
+                        post[2].append(vbytes)
+                        if scorable:
+                            length += freq
+                    if spell_name:
+                        counts = self.spelling.setdefault(spell_name, {})
+                        for w in field.spellable_words(value):
+                            counts[w] = counts.get(w, 0) + 1
+            stored = doc.get(f"_stored_{name}", value)
+            column = field.column_type
+            rows.append(
+                (
+                    name,
+                    field,
+                    stored if field.stored else None,
+                    length,
+                    field.to_column_value(stored) if column and stored is not None else None,
+                )
+            )
+        self.perdoc.append(tuple(rows))
+        self.docs += 1
+
+    def __len__(self) -> int:
+        return self.docs
+
+    # -- writing -------------------------------------------------------------------------------
+    def write(self, storage, codec, indexname: str):  # type: ignore[no-untyped-def]
+        """Write the gathered documents as a new segment in `storage`; returns the segment
+        (not yet in any TOC)."""
+        segment = codec.new_segment(storage, indexname)
+        perdoc = codec.per_document_writer(storage, segment)
+        lengths: dict[str, array] = {}
+        for docnum, rows in enumerate(self.perdoc):
+            perdoc.start_doc(docnum)
+            for name, field, stored, length, column_value in rows:
+                perdoc.add_field(name, field, stored, length)
+                if length:
+                    found = lengths.get(name)
+                    if found is None:
+                        found = lengths[name] = array("I", bytes(4 * self.docs))
+                    found[docnum] = byte_to_length(length_to_byte(length))
+                if column_value is not None:
+                    perdoc.add_column_value(name, field.column_type, column_value)
+            perdoc.finish_doc()
+        perdoc.close()
+        self.perdoc = []
+        fields = codec.field_writer(storage, segment)
+        postfile = fields._postfile
+        tindex = fields._tindex
+        names = {name for name, terms in self.postings.items() if terms}
+        for name in sorted(names | {name for name, words in self.spelling.items() if words}):
+            field = self.schema[name]
+            fields.start_field(name, field)
+            prefix = pack_ushort(fields._fieldid)
+            fixed = field.format.fixed_value_size()
+            dfl = lengths.get(name)
+            if name in self.postings:
+                terms = self.postings[name]
+                for term in sorted(terms):
+                    ids, weights, values = terms[term]
+                    offset = postfile.tell()
+                    data, info = _posting_list(ids, weights, values, dfl, fixed, offset)
+                    postfile.write(data)
+                    tindex.add(prefix + term, info)
+            else:  # a spelling field: one posting at document 0 for each document with the word
+                counts = self.spelling[name]
+                # (Whoosh gives these postings the last value of the field they come from,
+                # which only a merge reads: they are written as a frequency of 1)
+                one = pack_uint(1)[:fixed] if fixed else b""  # (Frequency: pack_uint(freq))
+                for word in sorted(counts, key=lambda w: w.encode("utf-8")):
+                    count = counts[word]
+                    offset = postfile.tell()
+                    data, info = _posting_list(
+                        [0] * count, [1] * count, [one] * count, None, fixed, offset
+                    )
+                    postfile.write(data)
+                    tindex.add(prefix + word.encode("utf-8"), info)
+            fields.finish_field()
+        fields.close()
+        self.postings = {}
+        self.spelling = {}
+        segment.set_doc_count(self.docs)
+        if segment.should_assemble():
+            segment.create_compound_file(storage)
+            segment.compound = True
+        return segment
+
+
+BLOCK = 128  # W3Codec's blocklimit
+COMPRESSION = 3  # W3Codec's compression
+_TERM_INFO = Struct("!BfIBBfII")  # W3TermInfo's record
+_TERM_TAIL = Struct("!qi")  # pack_long(offset) + pack_int(length)
+_BLOCK_LENGTH = Struct("!i")
+
+
+def _posting_list(ids, weights, values, dfl, fixed, offset):  # type: ignore[no-untyped-def]
+    """A term's posting list and term info, byte for byte as W3PostingsWriter.add_posting /
+    finish_postings and W3TermInfo write them (blocks of 128: a pickled info tuple, then the
+    zlib-compressed pickle of (id deltas, weights, values))."""
+    count = len(ids)
+    parts = [WHOOSH3_HEADER_MAGIC]
+    total_weight = 0.0
+    min_length = None
+    max_length = 0
+    max_weight = 0
+    for start in range(0, count, BLOCK):
+        end = min(count, start + BLOCK)
+        block_ids = ids[start:end]
+        block_weights = weights[start:end]
+        stored = array("f", block_weights)
+        top = max(0, *block_weights)
+        if all(w == 1.0 for w in stored):
+            mini_weights = None
+        elif all(w == stored[0] for w in stored):
+            mini_weights = stored[0]
+        else:
+            mini_weights = tuple(stored)
+        if fixed is None or fixed < 0:
+            mini_values = tuple(v for v in values[start:end] if v)
+        elif fixed == 0:
+            mini_values = None
+        else:
+            mini_values = b"".join(v for v in values[start:end] if v)
+        base = 0
+        deltas = []
+        for docnum in block_ids:
+            deltas.append(docnum - base)
+            base = docnum
+        data = zlib.compress(dumps((tuple(deltas), mini_weights, mini_values), 2), COMPRESSION)
+        block_min = None
+        block_max = 0
+        if dfl is not None:
+            found = [dfl[d] for d in block_ids if dfl[d]]
+            if found:
+                block_min, block_max = min(found), max(found)
+        info = dumps(
+            (
+                end - start,
+                block_ids[-1],
+                top,
+                COMPRESSION,
+                length_to_byte(block_min),
+                length_to_byte(block_max),
+            ),
+            2,
+        )
+        size = len(info) + len(data)
+        parts.append(_BLOCK_LENGTH.pack(-size if end == count else size))
+        parts.append(info)
+        parts.append(data)
+        total_weight += sum(stored)
+        min_length = block_min if min_length is None else min(min_length, block_min)  # type: ignore[type-var]
+        max_length = max(max_length, block_max)
+        max_weight = max(max_weight, top)
+    data = b"".join(parts)
+    term_info = _TERM_INFO.pack(
+        False,
+        total_weight,
+        count,
+        0 if min_length is None else length_to_byte(min_length),
+        length_to_byte(max_length),
+        max_weight,
+        ids[0],
+        ids[-1],
+    ) + _TERM_TAIL.pack(offset, len(data))
+    return data, term_info
+
+
+def build_segment(schema, docs: Iterable[dict[str, object]], storage, codec, indexname: str):  # type: ignore[no-untyped-def]
+    builder = SegmentBuilder(schema)
+    for doc in docs:
+        builder.add(doc)
+    return builder.write(storage, codec, indexname)
+
