@@ -88,7 +88,9 @@ class _TextAnalysis:
                 plain = tuple(t.text for t in self.analyzer(raw, no_morph=True))
                 texts = tuple(t for t, _ in tokens)
             else:  # the filters before the stemmer once, then the stemmer (word by word)
-                tokens = [(t.text, t.pos) for t in self.before_stem(raw, positions=True, mode="index")]
+                tokens = [
+                    (t.text, t.pos) for t in self.before_stem(raw, positions=True, mode="index")
+                ]
                 texts = tuple(self._stem(t) for t, _ in tokens)
                 # (spelling words skip every morphing filter: the intra-word split too)
                 plain = tuple(t.text for t in self.analyzer(raw, no_morph=True))
@@ -199,7 +201,9 @@ class SegmentBuilder:
                             post = terms[key] = ([], [], [])
                         post[0].append(docnum)
                         post[1].append(float(freq) * boost)
-                        post[2].append(_one_position(found[0]) if freq == 1 else _encode_positions(found))
+                        post[2].append(
+                            _one_position(found[0]) if freq == 1 else _encode_positions(found)
+                        )
                         length += freq
                     if not field.scorable:
                         length = 0
@@ -387,4 +391,3 @@ def build_segment(schema, docs: Iterable[dict[str, object]], storage, codec, ind
     for doc in docs:
         builder.add(doc)
     return builder.write(storage, codec, indexname)
-

@@ -247,6 +247,9 @@ class SegmentSource:
     def _read(self, field: str, term: bytes) -> tuple[np.ndarray, np.ndarray]:
         return w3format.read_postings(self.reader, field, term)
 
+    def positions(self, field: str, term: bytes, picks: np.ndarray) -> list[np.ndarray]:
+        return w3format.read_positions(self.reader, field, term, picks)
+
     def lengths(self, field: str) -> np.ndarray:
         return CACHES.arrays.get((self.key, "l", field), lambda: self._read_lengths(field))  # type: ignore[return-value]
 
