@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import zlib
 from array import array
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from itertools import chain, repeat
 from pickle import dumps
 from struct import Struct
 
+import numpy as np
 from whoosh.analysis import (
     CharsetFilter,
     CompositeAnalyzer,
@@ -41,21 +44,25 @@ CACHE_WORDS = 400_000  # words whose analysis a field keeps (cleared when full)
 
 class _TextAnalysis:
     """A TEXT field's analysis (Positions format, a regex tokenizer and word-local filters)
-    with each raw word's result cached. None from `make` when the field is not of that kind:
-    Whoosh's own field.index() serves it."""
+    with each raw word's result cached for the process. None from `make` when the field is
+    not of that kind: Whoosh's own field.index() serves it."""
 
-    def __init__(self, field, renumber: bool) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, field) -> None:  # type: ignore[no-untyped-def]
         self.field = field
         self.analyzer = field.analyzer
         self.pattern = field.analyzer.items[0].expression
-        self.renumber = renumber  # a StopFilter renumbers: positions run on from the first kept
         self.boost = field.format.field_boost
+        self.scorable = field.scorable
         self.cache: dict[str, tuple[tuple[str, ...], int, tuple[str, ...]]] = {}
         self.stems: dict[str, str] = {}
+        self.widths: dict[str, int] = {}
         items = field.analyzer.items
+        stops = [i for i, f in enumerate(items) if type(f) is StopFilter]
+        # The words before the first stop filter: how many positions a raw word takes.
+        self.before_stop = CompositeAnalyzer(*items[: stops[0]]) if stops else None
         stemmers = [f for f in items if type(f) is StemFilter]
         self.stemmer = None
-        if stemmers == [items[-1]] and not items[-1].lang:
+        if stemmers == [items[-1]] and not items[-1].lang and len(items) > 2:
             self.stemmer = items[-1]
             self.before_stem = CompositeAnalyzer(*items[:-1])
 
@@ -65,7 +72,7 @@ class _TextAnalysis:
         if type(field.format) is not Positions or not isinstance(analyzer, CompositeAnalyzer):
             return None
         first, *rest = analyzer.items
-        if type(first) is not RegexTokenizer or first.gaps:
+        if type(first) is not RegexTokenizer or first.gaps or first.expression.groups:
             return None
         if not all(type(f) in _LOCAL_FILTERS for f in rest):
             return None
@@ -74,26 +81,26 @@ class _TextAnalysis:
             return None
         if not stops and any(type(f) is IntraWordFilter for f in rest):
             return None  # (sub-word positions without renumbering: left to Whoosh)
-        return cls(field, bool(stops))
+        return cls(field)
 
     def word(self, raw: str) -> tuple[tuple[str, ...], int, tuple[str, ...]]:
-        """A raw word's indexed words, the position of the first one, and its unstemmed words."""
+        """A raw word's indexed words, the position of the first one (as Whoosh's filters
+        number it within the word), and its spelling words (no morphing filter applied)."""
         found = self.cache.get(raw)
         if found is None:
             if len(self.cache) >= CACHE_WORDS:
                 self.cache.clear()
                 self.stems.clear()
+                self.widths.clear()
             if self.stemmer is None:
                 tokens = [(t.text, t.pos) for t in self.analyzer(raw, positions=True, mode="index")]
-                plain = tuple(t.text for t in self.analyzer(raw, no_morph=True))
                 texts = tuple(t for t, _ in tokens)
             else:  # the filters before the stemmer once, then the stemmer (word by word)
                 tokens = [
                     (t.text, t.pos) for t in self.before_stem(raw, positions=True, mode="index")
                 ]
                 texts = tuple(self._stem(t) for t, _ in tokens)
-                # (spelling words skip every morphing filter: the intra-word split too)
-                plain = tuple(t.text for t in self.analyzer(raw, no_morph=True))
+            plain = tuple(t.text for t in self.analyzer(raw, no_morph=True))
             found = (texts, tokens[0][1] if tokens else 0, plain)
             self.cache[raw] = found
         return found
@@ -102,36 +109,34 @@ class _TextAnalysis:
         stem = self.stems.get(text)
         if stem is None:
             stemmer = self.stemmer
-            stem = text if text in stemmer.ignore else stemmer.stemfn(text)
+            stem = text if text in stemmer.ignore else stemmer.stemfn(text)  # type: ignore[union-attr]
             self.stems[text] = stem
         return stem
 
-    def index(self, value: str, spelling: set[str] | None) -> tuple[dict[str, list[int]], int]:
-        """Word -> its positions, in Whoosh's numbering; the field's length (words kept)."""
-        word = self.word
-        poses: dict[str, list[int]] = {}
-        pos = -1
-        for match in self.pattern.finditer(value):
-            texts, first, plain = word(match.group(0))
-            if not texts:
-                continue
-            if spelling is not None:
-                spelling.update(plain)
-            if pos < 0:  # the first kept word: its position as Whoosh's filters number it
-                pos = self._first_position(value[: match.end()], first)
-            for text in texts:
-                found = poses.get(text)
-                if found is None:
-                    poses[text] = [pos]
-                else:
-                    found.append(pos)
-                pos += 1
-        return poses, pos
+    def width(self, raw: str) -> int:
+        """How many positions a raw word takes before stop words are dropped."""
+        found = self.widths.get(raw)
+        if found is None:
+            chain = self.before_stop or self.analyzer
+            found = 1 + max((t.pos for t in chain(raw, positions=True, mode="index")), default=-1)
+            self.widths[raw] = found
+        return found
 
-    def _first_position(self, prefix: str, first: int) -> int:
-        for token in self.analyzer(prefix, positions=True, mode="index"):
-            return token.pos  # type: ignore[no-any-return]
-        return first
+    def positions(self, value: str) -> dict[str, list[int]]:
+        """Word -> its positions in `value`, as Whoosh's Positions format records them (for
+        the tests; SegmentBuilder does the same with term numbers)."""
+        raws = self.pattern.findall(value)
+        entries = [self.word(r) for r in raws]
+        poses: dict[str, list[int]] = {}
+        first = next((k for k, e in enumerate(entries) if e[0]), None)
+        if first is None:
+            return poses
+        pos = sum(self.width(r) for r in raws[:first]) + entries[first][1]
+        for entry in entries[first:]:
+            for text in entry[0]:
+                poses.setdefault(text, []).append(pos)
+                pos += 1
+        return poses
 
 
 def _encode_positions(poslist: list[int]) -> bytes:
@@ -154,24 +159,79 @@ def _one_position(pos: int) -> bytes:
     return found
 
 
+class _Postings:
+    """One field's postings in a segment, flat in document order: term numbers, documents,
+    and weights (or frequencies times the field's boost) and values."""
+
+    def __init__(self, boost: float | None = None) -> None:
+        self.terms: list[bytes] = []
+        self.numbers: dict[bytes, int] = {}
+        self.term = array("i")
+        self.doc = array("i")
+        self.freq = array("i")  # with `boost`: the weight is freq x boost
+        self.weights: list = []  # type: ignore[type-arg]  # without: the weights as given
+        self.values: list[bytes] = []
+        self.boost = boost
+
+    def number(self, term: bytes) -> int:
+        found = self.numbers.get(term)
+        if found is None:
+            found = self.numbers[term] = len(self.terms)
+            self.terms.append(term)
+        return found
+
+    def __bool__(self) -> bool:
+        return bool(self.terms)
+
+    def grouped(self) -> Iterator[tuple[bytes, list[int], list, list[bytes]]]:  # type: ignore[type-arg]
+        """(term, its documents, weights, values), terms in byte order."""
+        count = len(self.terms)
+        order = sorted(range(count), key=self.terms.__getitem__)
+        rank = np.empty(count, dtype=np.int64)
+        rank[order] = np.arange(count)
+        ranks = rank[np.frombuffer(self.term, dtype=np.int32)]
+        perm = np.argsort(ranks, kind="stable")
+        ranks = ranks[perm]
+        docs = np.frombuffer(self.doc, dtype=np.int32)[perm].tolist()
+        if self.boost is not None:
+            freqs = np.frombuffer(self.freq, dtype=np.int32)[perm]
+            weights = (freqs.astype(np.float64) * self.boost).tolist()
+        else:
+            weights = [self.weights[i] for i in perm.tolist()]
+        values = self.values
+        values = [values[i] for i in perm.tolist()]
+        bounds = [0, *(np.flatnonzero(np.diff(ranks)) + 1).tolist(), len(docs)]
+        terms = self.terms
+        for g in range(len(bounds) - 1):
+            a, b = bounds[g], bounds[g + 1]
+            yield terms[order[g]], docs[a:b], weights[a:b], values[a:b]
+
+
 class SegmentBuilder:
     """Documents (as `add_document` takes them) gathered in memory, then written as one
-    segment of an index's storage."""
+    segment of an index's storage. `like`: a builder whose word analyses to reuse."""
 
-    def __init__(self, schema) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, schema, like: SegmentBuilder | None = None) -> None:  # type: ignore[no-untyped-def]
         self.schema = schema
         self.docs = 0
-        # field -> term bytes -> [doc numbers], [weights], [values]
-        self.postings: dict[str, dict[bytes, tuple[list, list, list]]] = {}
-        self.spelling: dict[str, dict[str, int]] = {}  # spelling field -> word -> documents
-        self.perdoc: list[tuple] = []  # per document: (field, field object, stored, length)...
-        self.columns: list[tuple] = []
-        self._text: dict[str, _TextAnalysis | None] = {}
+        self.postings: dict[str, _Postings] = {}
+        self.spelling: dict[str, Counter[str]] = {}  # spelling field -> word -> documents
+        self.perdoc: list[tuple] = []  # type: ignore[type-arg]  # per document: its fields' rows
+        self._text: dict[str, _TextAnalysis | None] = like._text if like is not None else {}
+        # Per segment: raw word -> (its term numbers, first position, spelling words)
+        self._words: dict[str, dict[str, tuple[tuple[int, ...], int, tuple[str, ...]]]] = {}
 
     def _analysis(self, name: str, field) -> _TextAnalysis | None:  # type: ignore[no-untyped-def]
         if name not in self._text:
             self._text[name] = _TextAnalysis.make(field)
         return self._text[name]
+
+    def _entry(self, name: str, analysis: _TextAnalysis, postings: _Postings, raw: str):  # type: ignore[no-untyped-def]
+        texts, first, plain = analysis.word(raw)
+        number = postings.number
+        entry = (tuple(number(t.encode("utf-8")) for t in texts), first, plain)
+        self._words[name][raw] = entry
+        return entry
 
     def add(self, doc: dict[str, object]) -> None:
         schema = self.schema
@@ -184,48 +244,29 @@ class SegmentBuilder:
             field = schema[name]
             length = 0
             if field.indexed:
-                terms = self.postings.get(name)
-                if terms is None:
-                    terms = self.postings[name] = {}
                 spell_name = field.spelling_fieldname(name) if field.separate_spelling() else None
                 fast = self._analysis(name, field) if isinstance(value, str) else None
+                postings = self.postings.get(name)
+                if postings is None:
+                    postings = self.postings[name] = _Postings(fast.boost if fast else None)
+                    self._words[name] = {}
                 if fast is not None:
-                    words: set[str] | None = set() if spell_name else None
-                    poses, _ = fast.index(value, words)
-                    boost = fast.boost
-                    for text, found in poses.items():
-                        freq = len(found)
-                        key = text.encode("utf-8")
-                        post = terms.get(key)
-                        if post is None:
-                            post = terms[key] = ([], [], [])
-                        post[0].append(docnum)
-                        post[1].append(float(freq) * boost)
-                        post[2].append(
-                            _one_position(found[0]) if freq == 1 else _encode_positions(found)
-                        )
-                        length += freq
-                    if not field.scorable:
-                        length = 0
-                    if spell_name and words:
-                        counts = self.spelling.setdefault(spell_name, {})
-                        for w in words:
-                            counts[w] = counts.get(w, 0) + 1
+                    length = self._add_text(name, fast, postings, value, docnum, spell_name)
                 else:
                     scorable = field.scorable
+                    number = postings.number
                     for tbytes, freq, weight, vbytes in field.index(value):
-                        post = terms.get(tbytes)
-                        if post is None:
-                            post = terms[tbytes] = ([], [], [])
-                        post[0].append(docnum)
-                        post[1].append(weight)
-                        post[2].append(vbytes)
+                        postings.term.append(number(tbytes))
+                        postings.doc.append(docnum)
+                        postings.weights.append(weight)
+                        postings.values.append(vbytes)
                         if scorable:
                             length += freq
                     if spell_name:
-                        counts = self.spelling.setdefault(spell_name, {})
-                        for w in field.spellable_words(value):
-                            counts[w] = counts.get(w, 0) + 1
+                        words = self.spelling.get(spell_name)
+                        if words is None:
+                            words = self.spelling[spell_name] = Counter()
+                        words.update(field.spellable_words(value))
             stored = doc.get(f"_stored_{name}", value)
             column = field.column_type
             rows.append(
@@ -239,6 +280,56 @@ class SegmentBuilder:
             )
         self.perdoc.append(tuple(rows))
         self.docs += 1
+
+    def _add_text(  # type: ignore[no-untyped-def]
+        self,
+        name: str,
+        fast: _TextAnalysis,
+        postings: _Postings,
+        value: str,
+        docnum: int,
+        spell_name,
+    ) -> int:
+        """A fast text field's postings for one document; returns the field's length."""
+        raws = fast.pattern.findall(value)
+        known = self._words[name]
+        get = known.get
+        entries = [get(r) or self._entry(name, fast, postings, r) for r in raws]
+        if spell_name:
+            words = self.spelling.get(spell_name)
+            if words is None:
+                words = self.spelling[spell_name] = Counter()
+            words.update(set(chain.from_iterable([e[2] for e in entries])))
+        first = 0
+        for entry in entries:
+            if entry[0]:
+                break
+            first += 1
+        else:
+            return 0
+        pos = entries[first][1]
+        if first:  # stop words first: the positions they took (see _TextAnalysis.width)
+            pos += sum(fast.width(r) for r in raws[:first])
+        terms = list(chain.from_iterable([e[0] for e in entries[first:]]))
+        poses: dict[int, list[int]] = {}
+        for at, term in enumerate(terms, pos):
+            found = poses.get(term)
+            if found is None:
+                poses[term] = [at]
+            else:
+                found.append(at)
+        postings.term.extend(poses.keys())
+        postings.doc.extend(repeat(docnum, len(poses)))
+        found_lists = poses.values()
+        postings.freq.extend(map(len, found_lists))
+        single = _SINGLE
+        postings.values.extend(
+            [
+                (single.get(p[0]) or _one_position(p[0])) if len(p) == 1 else _encode_positions(p)
+                for p in found_lists
+            ]
+        )
+        return len(terms) if fast.scorable else 0
 
     def __len__(self) -> int:
         return self.docs
@@ -267,17 +358,15 @@ class SegmentBuilder:
         fields = codec.field_writer(storage, segment)
         postfile = fields._postfile
         tindex = fields._tindex
-        names = {name for name, terms in self.postings.items() if terms}
+        names = {name for name, postings in self.postings.items() if postings}
         for name in sorted(names | {name for name, words in self.spelling.items() if words}):
             field = self.schema[name]
             fields.start_field(name, field)
             prefix = pack_ushort(fields._fieldid)
             fixed = field.format.fixed_value_size()
             dfl = lengths.get(name)
-            if name in self.postings:
-                terms = self.postings[name]
-                for term in sorted(terms):
-                    ids, weights, values = terms[term]
+            if name in names:
+                for term, ids, weights, values in self.postings[name].grouped():
                     offset = postfile.tell()
                     data, info = _posting_list(ids, weights, values, dfl, fixed, offset)
                     postfile.write(data)
@@ -287,14 +376,13 @@ class SegmentBuilder:
                 # (Whoosh gives these postings the last value of the field they come from,
                 # which only a merge reads: they are written as a frequency of 1)
                 one = pack_uint(1)[:fixed] if fixed else b""  # (Frequency: pack_uint(freq))
-                for word in sorted(counts, key=lambda w: w.encode("utf-8")):
-                    count = counts[word]
+                for word, count in sorted((w.encode("utf-8"), n) for w, n in counts.items()):
                     offset = postfile.tell()
                     data, info = _posting_list(
                         [0] * count, [1] * count, [one] * count, None, fixed, offset
                     )
                     postfile.write(data)
-                    tindex.add(prefix + word.encode("utf-8"), info)
+                    tindex.add(prefix + word, info)
             fields.finish_field()
         fields.close()
         self.postings = {}
