@@ -65,6 +65,8 @@ class _TextAnalysis:
         if stemmers == [items[-1]] and not items[-1].lang and len(items) > 2:
             self.stemmer = items[-1]
             self.before_stem = CompositeAnalyzer(*items[:-1])
+        # Words analysed with string methods (_plain_word): a stemmer, if any, last.
+        self.simple = not stemmers or self.stemmer is not None
 
     @classmethod
     def make(cls, field) -> _TextAnalysis | None:  # type: ignore[no-untyped-def]
@@ -92,6 +94,10 @@ class _TextAnalysis:
                 self.cache.clear()
                 self.stems.clear()
                 self.widths.clear()
+            found = self._plain_word(raw)
+            if found is not None:
+                self.cache[raw] = found
+                return found
             if self.stemmer is None:
                 tokens = [(t.text, t.pos) for t in self.analyzer(raw, positions=True, mode="index")]
                 texts = tuple(t for t, _ in tokens)
@@ -104,6 +110,29 @@ class _TextAnalysis:
             found = (texts, tokens[0][1] if tokens else 0, plain)
             self.cache[raw] = found
         return found
+
+    def _plain_word(self, raw: str) -> tuple[tuple[str, ...], int, tuple[str, ...]] | None:
+        """A word the intra-word filter passes whole (letters of one case, or digits: its
+        own short cut), analysed with string methods, filter by filter as Whoosh's do; None
+        for any other word (the analyzer runs)."""
+        if not self.simple or not (
+            (raw.isalpha() and (raw.islower() or raw.isupper())) or raw.isdigit()
+        ):
+            return None
+        text = raw
+        for step in self.analyzer.items[1:]:
+            kind = type(step)
+            if kind is LowercaseFilter:
+                text = text.lower()
+            elif kind is CharsetFilter:
+                text = text.translate(step.charmap)
+            elif kind is StopFilter:
+                size = len(text)
+                if size < step.min or (step.max is not None and size > step.max):
+                    return _STOPPED
+                if text in step.stops:
+                    return _STOPPED
+        return ((self._stem(text) if self.stemmer else text,), 0, (text,))
 
     def _stem(self, text: str) -> str:
         stem = self.stems.get(text)
@@ -150,6 +179,7 @@ def _encode_positions(poslist: list[int]) -> bytes:
 
 
 _SINGLE: dict[int, bytes] = {}
+_STOPPED: tuple[tuple[str, ...], int, tuple[str, ...]] = ((), 0, ())
 
 
 def _one_position(pos: int) -> bytes:
