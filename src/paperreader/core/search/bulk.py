@@ -39,7 +39,7 @@ from whoosh.system import pack_uint, pack_ushort
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
 _LOCAL_FILTERS = (IntraWordFilter, LowercaseFilter, CharsetFilter, StopFilter, StemFilter)
-CACHE_WORDS = 400_000  # words whose analysis a field keeps (cleared when full)
+CACHE_WORDS = 200_000  # words whose analysis a field keeps (cleared when full)
 
 
 class _TextAnalysis:
@@ -200,6 +200,7 @@ class _Postings:
         self.doc = array("i")
         self.freq = array("i")  # with `boost`: the weight is freq x boost
         self.weights: list = []  # type: ignore[type-arg]  # without: the weights as given
+        self.pos = array("i")  # with `boost`: each posting's positions, flat
         self.values: list[bytes] = []
         self.boost = boost
 
@@ -228,8 +229,20 @@ class _Postings:
             weights = (freqs.astype(np.float64) * self.boost).tolist()
         else:
             weights = [self.weights[i] for i in perm.tolist()]
-        values = self.values
-        values = [values[i] for i in perm.tolist()]
+        if self.boost is not None:  # positions kept flat: encoded now, as Positions.encode
+            freqs = np.frombuffer(self.freq, dtype=np.int32)
+            starts = (np.cumsum(freqs) - freqs)[perm].tolist()
+            counts = freqs[perm].tolist()
+            pos = self.pos
+            single = _SINGLE
+            values = [
+                (single.get(pos[a]) or _one_position(pos[a]))
+                if n == 1
+                else _encode_positions(pos[a : a + n].tolist())
+                for a, n in zip(starts, counts, strict=True)
+            ]
+        else:
+            values = [self.values[i] for i in perm.tolist()]
         bounds = [0, *(np.flatnonzero(np.diff(ranks)) + 1).tolist(), len(docs)]
         terms = self.terms
         for g in range(len(bounds) - 1):
@@ -241,15 +254,27 @@ class SegmentBuilder:
     """Documents (as `add_document` takes them) gathered in memory, then written as one
     segment of an index's storage. `like`: a builder whose word analyses to reuse."""
 
-    def __init__(self, schema, like: SegmentBuilder | None = None) -> None:  # type: ignore[no-untyped-def]
+    def __init__(  # type: ignore[no-untyped-def]
+        self,
+        schema,
+        storage=None,
+        codec=None,
+        indexname: str = "",
+        like: SegmentBuilder | None = None,
+    ) -> None:
         self.schema = schema
         self.docs = 0
         self.postings: dict[str, _Postings] = {}
         self.spelling: dict[str, Counter[str]] = {}  # spelling field -> word -> documents
-        self.perdoc: list[tuple] = []  # type: ignore[type-arg]  # per document: its fields' rows
         self._text: dict[str, _TextAnalysis | None] = like._text if like is not None else {}
         # Per segment: raw word -> (its term numbers, first position, spelling words)
         self._words: dict[str, dict[str, tuple[tuple[int, ...], int, tuple[str, ...]]]] = {}
+        # Stored fields, lengths and columns go to the segment's files as documents come.
+        self.storage = storage
+        self.segment = codec.new_segment(storage, indexname) if storage is not None else None
+        self._perdoc = codec.per_document_writer(storage, self.segment) if storage else None
+        self.codec = codec
+        self.lengths: dict[str, array] = {}  # field -> each document's length, as stored
 
     def _analysis(self, name: str, field) -> _TextAnalysis | None:  # type: ignore[no-untyped-def]
         if name not in self._text:
@@ -266,7 +291,8 @@ class SegmentBuilder:
     def add(self, doc: dict[str, object]) -> None:
         schema = self.schema
         docnum = self.docs
-        rows = []
+        perdoc = self._perdoc
+        perdoc.start_doc(docnum)  # type: ignore[union-attr]
         for name in sorted(n for n in doc if not n.startswith("_")):
             value = doc[name]
             if value is None:
@@ -298,17 +324,17 @@ class SegmentBuilder:
                             words = self.spelling[spell_name] = Counter()
                         words.update(field.spellable_words(value))
             stored = doc.get(f"_stored_{name}", value)
-            column = field.column_type
-            rows.append(
-                (
-                    name,
-                    field,
-                    stored if field.stored else None,
-                    length,
-                    field.to_column_value(stored) if column and stored is not None else None,
-                )
-            )
-        self.perdoc.append(tuple(rows))
+            perdoc.add_field(name, field, stored if field.stored else None, length)
+            if length:
+                found = self.lengths.get(name)
+                if found is None:
+                    found = self.lengths[name] = array("I")
+                if len(found) < docnum:
+                    found.extend(repeat(0, docnum - len(found)))
+                found.append(byte_to_length(length_to_byte(length)))
+            if field.column_type and stored is not None:
+                perdoc.add_column_value(name, field.column_type, field.to_column_value(stored))
+        perdoc.finish_doc()
         self.docs += 1
 
     def _add_text(  # type: ignore[no-untyped-def]
@@ -352,39 +378,21 @@ class SegmentBuilder:
         postings.doc.extend(repeat(docnum, len(poses)))
         found_lists = poses.values()
         postings.freq.extend(map(len, found_lists))
-        single = _SINGLE
-        postings.values.extend(
-            [
-                (single.get(p[0]) or _one_position(p[0])) if len(p) == 1 else _encode_positions(p)
-                for p in found_lists
-            ]
-        )
+        postings.pos.extend(chain.from_iterable(found_lists))  # encoded at write: 4 bytes each
         return len(terms) if fast.scorable else 0
 
     def __len__(self) -> int:
         return self.docs
 
     # -- writing -------------------------------------------------------------------------------
-    def write(self, storage, codec, indexname: str):  # type: ignore[no-untyped-def]
-        """Write the gathered documents as a new segment in `storage`; returns the segment
+    def write(self):  # type: ignore[no-untyped-def]
+        """Write the gathered postings and close the segment's files; returns the segment
         (not yet in any TOC)."""
-        segment = codec.new_segment(storage, indexname)
-        perdoc = codec.per_document_writer(storage, segment)
-        lengths: dict[str, array] = {}
-        for docnum, rows in enumerate(self.perdoc):
-            perdoc.start_doc(docnum)
-            for name, field, stored, length, column_value in rows:
-                perdoc.add_field(name, field, stored, length)
-                if length:
-                    found = lengths.get(name)
-                    if found is None:
-                        found = lengths[name] = array("I", bytes(4 * self.docs))
-                    found[docnum] = byte_to_length(length_to_byte(length))
-                if column_value is not None:
-                    perdoc.add_column_value(name, field.column_type, column_value)
-            perdoc.finish_doc()
-        perdoc.close()
-        self.perdoc = []
+        storage, codec, segment = self.storage, self.codec, self.segment
+        self._perdoc.close()  # type: ignore[union-attr]
+        lengths = self.lengths
+        for found in lengths.values():
+            found.extend(repeat(0, self.docs - len(found)))
         fields = codec.field_writer(storage, segment)
         postfile = fields._postfile
         tindex = fields._tindex
@@ -516,7 +524,7 @@ def _posting_list(ids, weights, values, dfl, fixed, offset):  # type: ignore[no-
 
 
 def build_segment(schema, docs: Iterable[dict[str, object]], storage, codec, indexname: str):  # type: ignore[no-untyped-def]
-    builder = SegmentBuilder(schema)
+    builder = SegmentBuilder(schema, storage, codec, indexname)
     for doc in docs:
         builder.add(doc)
-    return builder.write(storage, codec, indexname)
+    return builder.write()

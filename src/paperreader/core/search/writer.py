@@ -120,17 +120,18 @@ def _build_here(ix, docs: Iterable[dict[str, object]], progress) -> tuple[list, 
     """Segments of SEGMENT_DOCS papers written by this process."""
     segments = []
     count = 0
-    builder = bulk.SegmentBuilder(ix.schema)
+    codec = _codec()
+    builder = bulk.SegmentBuilder(ix.schema, ix.storage, codec, ix.indexname)
     for doc in docs:
         builder.add(doc)
         count += 1
         if progress and count % 1000 == 0:
             progress(count)
         if len(builder) >= SEGMENT_DOCS:
-            segments.append(builder.write(ix.storage, _codec(), ix.indexname))
-            builder = bulk.SegmentBuilder(ix.schema)
+            segments.append(builder.write())
+            builder = bulk.SegmentBuilder(ix.schema, ix.storage, codec, ix.indexname, builder)
     if len(builder):
-        segments.append(builder.write(ix.storage, _codec(), ix.indexname))
+        segments.append(builder.write())
     return segments, count
 
 
@@ -232,7 +233,7 @@ def _worker(folder: str, inbox, outbox) -> None:  # type: ignore[no-untyped-def]
     try:
         ix = whoosh_index.open_dir(folder)
         codec = _codec()
-        builder = bulk.SegmentBuilder(ix.schema)
+        builder = bulk.SegmentBuilder(ix.schema, ix.storage, codec, ix.indexname)
         while True:
             chunk = inbox.get()
             if chunk is None:
@@ -240,26 +241,29 @@ def _worker(folder: str, inbox, outbox) -> None:  # type: ignore[no-untyped-def]
             for doc in chunk:
                 builder.add(doc)
             if len(builder) >= SEGMENT_DOCS:
-                outbox.put(("segment", builder.write(ix.storage, codec, ix.indexname)))
-                builder = bulk.SegmentBuilder(ix.schema)
+                outbox.put(("segment", builder.write()))
+                builder = bulk.SegmentBuilder(ix.schema, ix.storage, codec, ix.indexname, builder)
         if len(builder):
-            outbox.put(("segment", builder.write(ix.storage, codec, ix.indexname)))
+            outbox.put(("segment", builder.write()))
         outbox.put(("done", None))
     except BaseException as exc:  # noqa: BLE001 - sent to the parent, which raises
         outbox.put(("error", f"{type(exc).__name__}: {exc}"))
         raise
 
 
-def _commit_segments(ix, segments: list, mergetype=None, deletes=()) -> None:  # type: ignore[no-untyped-def,type-arg]
-    """Add written segments to the index's TOC in one commit (under its write lock)."""
+def _commit_segments(ix, segments, mergetype=None, deletes=()) -> None:  # type: ignore[no-untyped-def]
+    """Add written segments to the index's TOC in one commit, under its write lock.
+    `segments`: a list, or a function that writes them (called holding the lock, so that no
+    other commit's clean-up takes their files for a killed writer's)."""
     writer = ix.writer(timeout=10.0)
     try:
+        written = segments() if callable(segments) else list(segments)
         for paper_id in deletes:
             writer.delete_by_term("id", paper_id)
 
         def policy(w, existing):  # type: ignore[no-untyped-def]
             kept = mergetype(w, existing) if mergetype else list(existing)
-            return kept + list(segments)
+            return kept + written
 
         writer.commit(mergetype=policy)
     except BaseException:
@@ -279,17 +283,20 @@ def upsert(  # type: ignore[no-untyped-def]
         docs[str(doc["id"])] = doc  # (a paper twice in one batch: the last one)
     if not docs:
         return 0
-    with lock:
-        builder = bulk.SegmentBuilder(ix.schema)
+
+    def write() -> list:  # type: ignore[type-arg]
+        builder = bulk.SegmentBuilder(ix.schema, ix.storage, _codec(), ix.indexname)
         for doc in docs.values():
             builder.add(doc)
-        segment = builder.write(ix.storage, _codec(), ix.indexname)
+        return [builder.write()]
+
+    with lock:
         # Merge small segments: without it every bookmark or tag edit left one more
         # segment and searches slowed with each edit (60 edits: 2 ms -> 40 ms on
         # the sample).
         _commit_segments(
             ix,
-            [segment],
+            write,
             mergetype=lambda w, segs: merge_small_segments(w, segs, len(docs)),
             deletes=docs,
         )
