@@ -42,6 +42,23 @@ def _folder_bytes(folder: Path) -> int:
     return total
 
 
+def _indexer_rss_mb(library: Path) -> tuple[float, float]:
+    """Resident memory of the processes working on `library` (the indexer and its workers,
+    whose command lines name it): their sum and the largest, in MB."""
+    sizes = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        with contextlib.suppress(OSError):
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+            if str(library).encode() not in cmdline:
+                continue
+            for line in Path(f"/proc/{entry}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    sizes.append(int(line.split()[1]) / 1024)
+    return sum(sizes), max(sizes, default=0.0)
+
+
 def _records(path: Path) -> int:
     from paperreader.core import importers
     from paperreader.core.models import Paper
@@ -57,6 +74,7 @@ def measure(path: Path, work: Path) -> dict[str, object]:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     expected = _records(path)
     peak_temp = [0]
+    peak_rss = [0.0, 0.0]
     stop = threading.Event()
 
     def sample() -> None:  # the index's temporary folders, every 0.2 s
@@ -72,6 +90,9 @@ def measure(path: Path, work: Path) -> dict[str, object]:
                     _folder_bytes(d) for d in index.glob("*.tmp") if d.is_dir()
                 )
             peak_temp[0] = max(peak_temp[0], temp)
+            total, largest = _indexer_rss_mb(library)
+            peak_rss[0] = max(peak_rss[0], total)
+            peak_rss[1] = max(peak_rss[1], largest)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -110,6 +131,7 @@ def measure(path: Path, work: Path) -> dict[str, object]:
         "searchable_total": searchable,
         "temp_peak_mb": round(peak_temp[0] / 1e6, 1),
         "index_mb": round(index_bytes / 1e6, 1),
+        "indexer_rss_peak_mb": {"all": round(peak_rss[0]), "largest": round(peak_rss[1])},
         "loadavg": os.getloadavg(),
     }
 

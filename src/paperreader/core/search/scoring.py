@@ -52,8 +52,11 @@ class Segment(Protocol):
         """`make()` (document numbers and scores), kept under `key` while there is room."""
         ...
 
-    def positions(self, field: str, term: bytes, picks: np.ndarray) -> list[np.ndarray]:
-        """The positions of the term's postings at indexes `picks` of its posting list."""
+    def positions(
+        self, field: str, term: bytes, picks: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The positions of the term's postings at indexes `picks` of its posting list, all
+        in one array, and how many each posting has."""
         ...
 
 
@@ -166,8 +169,8 @@ def _sparse(plan: Plan, seg: Segment) -> tuple[np.ndarray, np.ndarray] | None:
         return ids, scores
     if isinstance(plan, Opaque):
         return seg.opaque(plan.query)
-    if isinstance(plan, Phrase):
-        return _phrase(plan, seg)
+    if isinstance(plan, Phrase):  # kept: the next page, or another sort, of the same phrase
+        return seg.remember(("phrase", plan), lambda: _phrase(plan, seg))
     return None
 
 
@@ -186,10 +189,8 @@ def _phrase(plan: Phrase, seg: Segment) -> tuple[np.ndarray, np.ndarray]:
     start = end = None
     for word, ids in zip(words, lists, strict=True):
         picks = np.searchsorted(ids, docs)
-        found = seg.positions(word.field, word.term, picks)
-        counts = np.array([len(p) for p in found], dtype=np.int64)
+        where, counts = seg.positions(word.field, word.term, picks)
         owner = np.repeat(np.arange(len(docs), dtype=np.int64), counts)
-        where = np.concatenate(found) if found else _EMPTY_INT
         if cand is None:
             cand, start, end = owner, where, where
             continue

@@ -247,7 +247,9 @@ class SegmentSource:
     def _read(self, field: str, term: bytes) -> tuple[np.ndarray, np.ndarray]:
         return w3format.read_postings(self.reader, field, term)
 
-    def positions(self, field: str, term: bytes, picks: np.ndarray) -> list[np.ndarray]:
+    def positions(
+        self, field: str, term: bytes, picks: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         return w3format.read_positions(self.reader, field, term, picks)
 
     def lengths(self, field: str) -> np.ndarray:
