@@ -59,7 +59,12 @@ def indexes(tmp_path_factory):  # type: ignore[no-untyped-def]
         writer.add_document(**doc)
     writer.commit(merge=False)
     ix = whoosh_index.create_in(str(bulk_dir), schema)
-    segment = bulk.build_segment(schema, docs, ix.storage, default_codec(), ix.indexname)
+    group = bulk.GROUP_POSTINGS
+    bulk.GROUP_POSTINGS = 97  # (postings turned into objects in many small groups)
+    try:
+        segment = bulk.build_segment(schema, docs, ix.storage, default_codec(), ix.indexname)
+    finally:
+        bulk.GROUP_POSTINGS = group
     writer = ix.writer()
     writer.commit(mergetype=lambda _w, segments: [*segments, segment])
     yield docs, SearchIndex(whoosh_dir), SearchIndex(bulk_dir)

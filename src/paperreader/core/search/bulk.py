@@ -39,7 +39,8 @@ from whoosh.system import pack_uint, pack_ushort
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
 _LOCAL_FILTERS = (IntraWordFilter, LowercaseFilter, CharsetFilter, StopFilter, StemFilter)
-CACHE_WORDS = 200_000  # words whose analysis a field keeps (cleared when full)
+CACHE_WORDS = 200_000
+GROUP_POSTINGS = 200_000  # postings turned into Python objects at a time when written  # words whose analysis a field keeps (cleared when full)
 
 
 class _TextAnalysis:
@@ -215,7 +216,9 @@ class _Postings:
         return bool(self.terms)
 
     def grouped(self) -> Iterator[tuple[bytes, list[int], list, list[bytes]]]:  # type: ignore[type-arg]
-        """(term, its documents, weights, values), terms in byte order."""
+        """(term, its documents, weights, values), terms in byte order. Turned into Python
+        objects GROUP_POSTINGS at a time: a 50,000-paper segment's abstracts at once took
+        ~600 MB of ints, floats and bytes."""
         count = len(self.terms)
         order = sorted(range(count), key=self.terms.__getitem__)
         rank = np.empty(count, dtype=np.int64)
@@ -223,31 +226,42 @@ class _Postings:
         ranks = rank[np.frombuffer(self.term, dtype=np.int32)]
         perm = np.argsort(ranks, kind="stable")
         ranks = ranks[perm]
-        docs = np.frombuffer(self.doc, dtype=np.int32)[perm].tolist()
+        all_docs = np.frombuffer(self.doc, dtype=np.int32)[perm]
         if self.boost is not None:
-            freqs = np.frombuffer(self.freq, dtype=np.int32)[perm]
-            weights = (freqs.astype(np.float64) * self.boost).tolist()
-        else:
-            weights = [self.weights[i] for i in perm.tolist()]
-        if self.boost is not None:  # positions kept flat: encoded now, as Positions.encode
             freqs = np.frombuffer(self.freq, dtype=np.int32)
-            starts = (np.cumsum(freqs) - freqs)[perm].tolist()
-            counts = freqs[perm].tolist()
-            pos = self.pos
-            single = _SINGLE
-            values = [
-                (single.get(pos[a]) or _one_position(pos[a]))
-                if n == 1
-                else _encode_positions(pos[a : a + n].tolist())
-                for a, n in zip(starts, counts, strict=True)
-            ]
-        else:
-            values = [self.values[i] for i in perm.tolist()]
-        bounds = [0, *(np.flatnonzero(np.diff(ranks)) + 1).tolist(), len(docs)]
+            all_starts = (np.cumsum(freqs) - freqs)[perm]
+            all_counts = freqs[perm]
+        bounds = [0, *(np.flatnonzero(np.diff(ranks)) + 1).tolist(), len(all_docs)]
         terms = self.terms
-        for g in range(len(bounds) - 1):
-            a, b = bounds[g], bounds[g + 1]
-            yield terms[order[g]], docs[a:b], weights[a:b], values[a:b]
+        g = 0
+        while g < len(bounds) - 1:
+            # The next groups up to GROUP_POSTINGS postings (one bigger group whole).
+            h = g + 1
+            limit = bounds[g] + GROUP_POSTINGS
+            while h < len(bounds) - 1 and bounds[h + 1] <= limit:
+                h += 1
+            lo, hi = bounds[g], bounds[h]
+            docs = all_docs[lo:hi].tolist()
+            if self.boost is not None:  # positions kept flat: encoded now, as Positions.encode
+                weights = (all_counts[lo:hi].astype(np.float64) * self.boost).tolist()
+                pos = self.pos
+                single = _SINGLE
+                values = [
+                    (single.get(pos[a]) or _one_position(pos[a]))
+                    if n == 1
+                    else _encode_positions(pos[a : a + n].tolist())
+                    for a, n in zip(
+                        all_starts[lo:hi].tolist(), all_counts[lo:hi].tolist(), strict=True
+                    )
+                ]
+            else:
+                picked = perm[lo:hi].tolist()
+                weights = [self.weights[i] for i in picked]
+                values = [self.values[i] for i in picked]
+            for k in range(g, h):
+                a, b = bounds[k] - lo, bounds[k + 1] - lo
+                yield terms[order[k]], docs[a:b], weights[a:b], values[a:b]
+            g = h
 
 
 class SegmentBuilder:
