@@ -66,12 +66,12 @@ def _records(path: Path) -> int:
     return sum(isinstance(r, Paper) for r in importers.read_records(path))
 
 
-def measure(path: Path, work: Path) -> dict[str, object]:
+def measure(path: Path, work: Path, src: Path = ROOT / "src") -> dict[str, object]:
     from paperreader.core.library import Library
 
     library = work / "lib"
     shutil.rmtree(library, ignore_errors=True)
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    env = {**os.environ, "PYTHONPATH": str(src)}
     expected = _records(path)
     peak_temp = [0]
     peak_rss = [0.0, 0.0]
@@ -143,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--papers", default="10000", help="sizes of generated snapshot files")
     ap.add_argument("--file", type=Path, help="import this file instead")
     ap.add_argument("--label", default="run")
+    ap.add_argument("--src", type=Path, default=ROOT / "src", help="the code to run (a before)")
     args = ap.parse_args(argv)
     from run import machine
 
@@ -161,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     for path in runs:
         with tempfile.TemporaryDirectory(dir=OUT) as tmp:
-            result = measure(path, Path(tmp))
+            result = measure(path, Path(tmp), args.src)
         result["machine"] = machine()
         print(json.dumps(result))
         name = path.stem if args.file else f"{result['papers'] // 1000}k"
