@@ -138,3 +138,30 @@ def test_searches_find_the_same_in_both(indexes, sort: str) -> None:  # type: ig
         assert [i for i, _ in hits_a] == [i for i, _ in hits_b], (query, sort)
         assert [s for _, s in hits_a] == pytest.approx([s for _, s in hits_b], rel=1e-9)
         assert [s for _, s in ref_a] == pytest.approx([s for _, s in ref_b], rel=1e-9)
+
+
+def test_a_dying_rebuild_worker_ends_the_rebuild_and_swaps_nothing(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import time
+
+    from paperreader.core.errors import IndexDamaged
+    from paperreader.core.search import writer
+
+    monkeypatch.setattr(writer, "PARALLEL_REBUILD_FROM", 50)
+    monkeypatch.setattr(writer, "FEED_CHUNK", 20)
+    monkeypatch.setattr(writer.threading, "enumerate", lambda: [type("T", (), {"name": "main"})])
+    add = bulk.SegmentBuilder.add
+
+    def dying_add(self, doc):  # type: ignore[no-untyped-def]
+        if self.docs == 30:
+            os._exit(3)  # (in a worker: a crash, as the OOM killer's)
+        add(self, doc)
+
+    monkeypatch.setattr(bulk.SegmentBuilder, "add", dying_add)
+    papers = [(p, None) for p in Corpus(5).papers(300, with_sample=False)]
+    swapped = []
+    started = time.monotonic()
+    with pytest.raises(IndexDamaged, match="worker died"):
+        writer.rebuild(tmp_path / "index", make_schema(), papers, None, lambda: swapped.append(1))
+    assert time.monotonic() - started < 30
+    assert not swapped and not (tmp_path / "index").exists()
