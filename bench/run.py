@@ -56,7 +56,7 @@ MISSPELT = [
     "transformer~1",
 ]
 COMMON = ["model", "learning", "language", "data", "performance", "training"]
-PHRASES = ['"large language models"', '"neural network"', '"state of the art"']
+PHRASES = ['"large language models"', '"neural network"', '"state of the art"', '"shared memory"']
 WILDCARDS = ["trans*", "lang*", "optim*"]
 
 TARGETS = {  # (10k/100k target, 1M target); None = no target at that size

@@ -196,7 +196,8 @@ def test_a_large_rebuild_commits_in_chunks_and_keeps_every_paper(  # type: ignor
 ) -> None:
     from paperreader.core.search import writer
 
-    monkeypatch.setattr(writer, "REBUILD_CHUNK", 60)
+    monkeypatch.setattr(writer, "SEGMENT_DOCS", 60)
+    monkeypatch.setattr(writer, "FEED_CHUNK", 10)
     monkeypatch.setattr(writer, "PARALLEL_REBUILD_FROM", 50)
     monkeypatch.setattr(writer, "QUIET_THREADS", ())  # (checked below: two processes)
     monkeypatch.setattr(writer.threading, "enumerate", lambda: [type("T", (), {"name": "main"})])
@@ -204,6 +205,6 @@ def test_a_large_rebuild_commits_in_chunks_and_keeps_every_paper(  # type: ignor
     total = library.count()
     assert library.reindex() == total
     ix = library.index.ix
-    assert len(ix._segments()) >= total // 60  # one segment set per chunk, none merged
+    assert len(ix._segments()) >= total // 60  # a segment per worker's 60 papers, none merged
     assert library.search("qqosprey", limit=200).total == 150
     assert library.search("number 149").hits[0].id == "qqosprey-149"

@@ -239,7 +239,6 @@ def test_undated_papers_sort_last_for_newest(library, query: str) -> None:  # ty
     assert ids[0] == "new-quokka" and ids[-1] == "undated-quokka"
 
 
-@pytest.mark.xfail(strict=True, reason="needs the search package")
 @pytest.mark.parametrize("query", ["quokka", ""])
 def test_undated_papers_sort_last_for_oldest(library, query: str) -> None:  # type: ignore[no-untyped-def]
     _with_undated(library)

@@ -7,6 +7,7 @@ from whoosh import query as Q
 from whoosh.collectors import TopCollector
 
 from paperreader.core.search import SearchIndex
+from paperreader.core.search.schema import UNDATED
 
 _SORT_FACETS = {"newest": ("date", True), "oldest": ("date", False), "title": ("title_sort", False)}
 
@@ -21,7 +22,12 @@ def whoosh_reference_search(  # type: ignore[no-untyped-def]
     facet = _SORT_FACETS.get(sort)
     if facet:
         results = searcher.search(query, limit=None, sortedby=facet[0], reverse=facet[1])
-        hits = [(h["id"], 0.0) for h in results[:k]]
+        ordered = list(results)
+        if sort == "oldest":  # undated papers last for oldest too (newest has them last)
+            ordered = [h for h in ordered if h.get("date") != UNDATED] + [
+                h for h in ordered if h.get("date") == UNDATED
+            ]
+        hits = [(h["id"], 0.0) for h in ordered[:k]]
         return hits, len(results)
     collector = TopCollector(limit=k, usequality=False, replace=0)
     searcher.search_with_collector(query, collector)

@@ -55,9 +55,33 @@ def _plan(query: Q.Query, searcher, sources: list[SegmentSource]) -> scoring.Pla
         return node(children, query.boost)
     if kind is Q.AndNot:
         return scoring.Minus(_plan(query.a, searcher, sources), _plan(query.b, searcher, sources))
+    if kind is Q.Phrase:
+        return _phrase_plan(query, searcher)
     if kind is Q.Every and query.fieldname in (None, "", "*"):
         return scoring.Everything(query.boost)
     return scoring.Opaque(query)
+
+
+def _phrase_plan(query: Q.Phrase, searcher) -> scoring.Plan:  # type: ignore[no-untyped-def]
+    """As Phrase.matcher: no match if a word is missing; Whoosh's own matcher (and its
+    error) for a field without positions."""
+    field = query.fieldname
+    if field not in searcher.schema:
+        return scoring.Union(())
+    fieldobj = searcher.schema[field]
+    if not fieldobj.format or not fieldobj.format.supports("positions") or not query.words:
+        return scoring.Opaque(query)
+    words = []
+    for word in query.words:
+        try:
+            text = fieldobj.to_bytes(word)
+        except ValueError:
+            return scoring.Union(())
+        plan = _term_plan(searcher, field, text, 1.0)
+        if not isinstance(plan, scoring.Term):
+            return scoring.Union(())  # a word not in the index
+        words.append(plan)
+    return scoring.Phrase(tuple(words), query.slop, query.boost)
 
 
 def _as_bytes(searcher, field: str, text: str | bytes) -> bytes:  # type: ignore[no-untyped-def]

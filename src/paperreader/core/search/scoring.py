@@ -52,6 +52,13 @@ class Segment(Protocol):
         """`make()` (document numbers and scores), kept under `key` while there is room."""
         ...
 
+    def positions(
+        self, field: str, term: bytes, picks: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The positions of the term's postings at indexes `picks` of its posting list, all
+        in one array, and how many each posting has."""
+        ...
+
 
 @dataclass(frozen=True)
 class Term:
@@ -100,6 +107,18 @@ class Opaque:
 
 
 @dataclass(frozen=True)
+class Phrase:
+    """Documents with the words in order, each within `slop` positions of the one before
+    (Whoosh's SpanNear2, ordered, mindist 1: slop 1 is the exact phrase). Scored as Whoosh's
+    matcher scores it: the words' scores summed as its binary tree of intersections sums
+    them, times the boost."""
+
+    words: tuple[Term, ...]
+    slop: int = 1
+    boost: float = 1.0
+
+
+@dataclass(frozen=True)
 class Extend:
     """A union of `base` and `more`, as a query typed word by word has it: `base` is the
     words before, whose matches and sums are kept between keystrokes (recomputing every
@@ -112,7 +131,7 @@ class Extend:
     boost: float = 1.0
 
 
-Plan = Term | Constant | Union | Intersect | Minus | Everything | Opaque | Extend
+Plan = Term | Constant | Union | Intersect | Minus | Everything | Opaque | Extend | Phrase
 
 
 class Scores:
@@ -150,7 +169,71 @@ def _sparse(plan: Plan, seg: Segment) -> tuple[np.ndarray, np.ndarray] | None:
         return ids, scores
     if isinstance(plan, Opaque):
         return seg.opaque(plan.query)
+    if isinstance(plan, Phrase):  # kept: the next page, or another sort, of the same phrase
+        return seg.remember(("phrase", plan), lambda: _phrase(plan, seg))
     return None
+
+
+def _phrase(plan: Phrase, seg: Segment) -> tuple[np.ndarray, np.ndarray]:
+    """The phrase's documents and scores: the words' lists intersected (rarest first), then
+    the positions of only the documents left, matched as arrays."""
+    words = plan.words
+    lists = [seg.postings(w.field, w.term)[0] for w in words]
+    docs = lists[min(range(len(words)), key=lambda i: len(lists[i]))]
+    for ids in sorted(lists, key=len):
+        docs = docs[np.isin(docs, ids, assume_unique=True)]
+        if not len(docs):
+            return _EMPTY_INT, _EMPTY_FLOAT
+    # Spans as (candidate number, first position, last position), one word at a time.
+    cand = None
+    start = end = None
+    for word, ids in zip(words, lists, strict=True):
+        picks = np.searchsorted(ids, docs)
+        where, counts = seg.positions(word.field, word.term, picks)
+        owner = np.repeat(np.arange(len(docs), dtype=np.int64), counts)
+        if cand is None:
+            cand, start, end = owner, where, where
+            continue
+        span = int(max(where.max(initial=0), end.max(initial=0))) + plan.slop + 2
+        keys = owner * span + where  # sorted: candidates ascend, and each one's positions
+        hits_cand, hits_start, hits_end = [], [], []
+        for step in range(1, plan.slop + 1):  # the next word `step` positions after the span
+            wanted = cand * span + end + step
+            at = np.searchsorted(keys, wanted)
+            ok = at < len(keys)
+            ok[ok] = keys[at[ok]] == wanted[ok]
+            hits_cand.append(cand[ok])
+            hits_start.append(start[ok])
+            hits_end.append(end[ok] + step)
+        cand = np.concatenate(hits_cand)
+        start = np.concatenate(hits_start)
+        end = np.concatenate(hits_end)
+        if not len(cand):
+            return _EMPTY_INT, _EMPTY_FLOAT
+        if plan.slop > 1:  # the same span reached by different steps counts once
+            unique = np.unique(np.stack([cand, start, end]), axis=1)
+            cand, start, end = unique[0], unique[1], unique[2]
+    matched = docs[np.unique(cand)]
+    parts = []
+    for word in words:
+        ids, scores = _sparse(word, seg)  # type: ignore[misc]
+        parts.append(scores[np.searchsorted(ids, matched)])
+    total = _tree_sum(parts)
+    if plan.boost != 1.0:
+        total = total * plan.boost
+    return matched.astype(np.int64), total
+
+
+def _tree_sum(parts: list[np.ndarray]) -> np.ndarray:
+    """Sums in the order of Whoosh's make_binary_tree of IntersectionMatchers."""
+    if len(parts) == 1:
+        return parts[0]
+    half = len(parts) // 2
+    return _tree_sum(parts[:half]) + _tree_sum(parts[half:])
+
+
+_EMPTY_INT = np.empty(0, dtype=np.int64)
+_EMPTY_FLOAT = np.empty(0, dtype=np.float64)
 
 
 def _dense(plan: Plan, seg: Segment) -> Scores:

@@ -247,6 +247,11 @@ class SegmentSource:
     def _read(self, field: str, term: bytes) -> tuple[np.ndarray, np.ndarray]:
         return w3format.read_postings(self.reader, field, term)
 
+    def positions(
+        self, field: str, term: bytes, picks: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        return w3format.read_positions(self.reader, field, term, picks)
+
     def lengths(self, field: str) -> np.ndarray:
         return CACHES.arrays.get((self.key, "l", field), lambda: self._read_lengths(field))  # type: ignore[return-value]
 
@@ -292,8 +297,16 @@ class SegmentSource:
         """Per-document keys, larger first: dates (for `oldest`, negated) or title ranks."""
         if sort == "title":
             return CACHES.arrays.get((self.key, "s", "title"), self._title_keys)  # type: ignore[return-value]
+        if sort == "newest":  # (undated papers have the smallest date: last already)
+            return CACHES.arrays.get((self.key, "s", "date"), self._date_keys)  # type: ignore[return-value]
+        return CACHES.arrays.get((self.key, "s", "oldest"), self._oldest_keys)  # type: ignore[return-value]
+
+    def _oldest_keys(self) -> np.ndarray:
+        """Dates negated, undated papers below every date: last for `oldest` too."""
         dates = CACHES.arrays.get((self.key, "s", "date"), self._date_keys)
-        return dates if sort == "newest" else -dates  # type: ignore[operator]
+        keys = -dates  # type: ignore[operator]
+        keys[dates == _undated_key(self.reader.schema)] = -np.inf
+        return keys  # type: ignore[no-any-return]
 
     def _date_keys(self) -> np.ndarray:
         # Whoosh's sortable column values, in order; as floats they still tell days apart.
@@ -311,6 +324,13 @@ class SegmentSource:
         if self._titles is None:
             self._titles = self.reader.column_reader("title_sort", translate=False)
         return self._titles[docnum]
+
+
+def _undated_key(schema) -> float:  # type: ignore[no-untyped-def]
+    """The date column's value of an undated paper (schema.UNDATED)."""
+    from paperreader.core.search.schema import UNDATED
+
+    return float(schema["date"].to_column_value(UNDATED))
 
 
 def segment_sources(searcher) -> list[SegmentSource]:  # type: ignore[no-untyped-def]

@@ -7,6 +7,7 @@ import os
 import pickle
 import zlib
 from collections.abc import Iterator
+from itertools import accumulate
 from struct import Struct
 
 import numpy as np
@@ -275,3 +276,78 @@ def _binfloats(raw: bytes, count: int) -> np.ndarray:
 _MARK, _TUPLE, _BININT1, _NONE, _BINFLOAT = b"(tKNG"
 _PUT_SIZE = {ord("q"): 2, ord("r"): 5}
 _INT_SIZE = {_BININT1: 1, ord("M"): 2, ord("J"): 4}  # BININT1, BININT2, BININT
+
+
+def read_positions(
+    reader, field: str, term: bytes, picks: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
+    """The positions of some postings of a term (`picks`: their ascending indexes in its
+    posting list), decoding only the blocks that hold them: a phrase needs the positions of
+    the few documents that have all its words, not of every posting of a common word.
+    Returns every picked posting's positions in one array, and how many each has."""
+    terms = reader._terms
+    info = terms.term_info(field, term)
+    flat: list[int] = []
+    counts: list[int] = []
+    if info.is_inlined():
+        values = info.inlined_postings()[2]
+        for i in picks.tolist():
+            _positions(values[i], flat, counts)
+        return np.array(flat, dtype=np.int64), np.array(counts, dtype=np.int64)
+    offset, length = info.extent()
+    if isinstance(length, tuple):
+        (length,) = length
+    where = getattr(terms._postfile, "pread_at", None)
+    if where is not None:
+        fd, base = where
+        data = os.pread(fd, length, base + offset)
+    else:
+        data = bytes(terms._postfile.get(offset, length))
+    if data[:4] != WHOOSH3_HEADER_MAGIC:
+        raise IndexDamaged("a posting list does not start with its tag")
+    wanted = picks.tolist()
+    at = 0  # the next pick
+    first = 0  # the posting index of this block's first posting
+    position = 4
+    stream = io.BytesIO(data)
+    while at < len(wanted):
+        (size,) = _INT.unpack_from(data, position)
+        end = position + _INT.size + abs(size)
+        stream.seek(position + _INT.size)
+        count, _maxid, _maxweight, compression, _mn, _mx = pickle.load(stream)
+        if wanted[at] < first + count:
+            block = data[stream.tell() : end]
+            values = pickle.loads(zlib.decompress(block) if compression else block)[2]
+            while at < len(wanted) and wanted[at] < first + count:
+                _positions(values[wanted[at] - first], flat, counts)
+                at += 1
+        if size < 0:
+            break
+        first += count
+        position = end
+    if len(counts) != len(wanted):
+        raise IndexDamaged("a posting list is shorter than its term info says")
+    return np.array(flat, dtype=np.int64), np.array(counts, dtype=np.int64)
+
+
+def _positions(value: bytes, flat: list[int], counts: list[int]) -> None:
+    """A posting's positions, as Positions.decode_positions reads them (pack_uint(count),
+    then the pickled list of deltas), added to `flat`. One position under 65,536 (most
+    postings) is read from its bytes: b"\x80\x02]q\x00" then K (a byte) or M (two)."""
+    size = len(value)
+    if size == 13 and value[9] == _BININT1:
+        flat.append(value[10])
+        counts.append(1)
+        return
+    if size == 14 and value[9] == _BININT2:
+        flat.append(value[10] | value[11] << 8)
+        counts.append(1)
+        return
+    if not value.endswith(b"."):
+        value += b"."
+    deltas = pickle.loads(value[4:])
+    flat.extend(accumulate(deltas))
+    counts.append(len(deltas))
+
+
+_BININT2 = ord("M")

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from whoosh.codec.whoosh3 import W3PerDocReader
 from whoosh.filedb.compound import CompoundStorage
 from whoosh.filedb.structfile import BufferFile, StructFile
-from whoosh.multiproc import SubWriterTask
 from whoosh.reading import MultiReader
 
 from paperreader.core import mapped
@@ -158,24 +157,6 @@ _installed = False
 _install_lock = threading.Lock()
 
 
-_task_run = SubWriterTask.run
-
-
-def _quiet_task_run(self):  # type: ignore[no-untyped-def]
-    """A parallel rebuild's worker that fails says so in one line (the indexer's log) and
-    exits non-zero, instead of multiprocessing's traceback; the parent's watchdog then ends
-    the rebuild and the next indexer starts it again."""
-    try:
-        _task_run(self)
-    except BaseException as exc:  # noqa: BLE001 - one line, then the exit code tells the rest
-        print(
-            f"paperreader: an indexing worker failed ({type(exc).__name__}: {str(exc)[:200]})",
-            file=sys.stderr,
-            flush=True,
-        )
-        os._exit(1)
-
-
 def install() -> None:
     """Apply every patch to Whoosh's classes (once; later calls do nothing)."""
     global _installed
@@ -187,5 +168,4 @@ def install() -> None:
         CompoundStorage.open_file = _compound_open_file
         CompoundStorage.__init__ = _compound_init
         CompoundStorage.close = _compound_close
-        SubWriterTask.run = _quiet_task_run
         _installed = True

@@ -4,7 +4,9 @@ rebuild and swap, and cleaning what a killed writer left."""
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import os
+import queue
 import shutil
 import sys
 import threading
@@ -16,24 +18,24 @@ from whoosh import index as whoosh_index
 
 from paperreader.core.errors import IndexDamaged
 from paperreader.core.models import Paper, UserData
+from paperreader.core.search import bulk
 from paperreader.core.search.schema import SCHEMA_VERSION, document
 
 WRITER_ARGS: dict[str, object] = {"limitmb": 128}
 # A rebuild of at least this many papers runs in parallel processes (see rebuild()).
 PARALLEL_REBUILD_FROM = 5000
 MAX_REBUILD_PROCS = 2
-# A rebuild commits a segment set every REBUILD_CHUNK papers. Whoosh's final postings write
-# grows faster than the papers: 100,000 papers build in ~5 min, but one writer for 1,000,000
-# spent 43 min adding and over an hour in the final write (36 GB of temporary runs).
-# Chunks keep the rebuild linear and its temporary files small.
-REBUILD_CHUNK = 100_000
+# A rebuild's worker writes a segment every SEGMENT_DOCS papers (its postings are kept in
+# memory until then), as Whoosh's multisegment writer left 1,000,000 papers in 20 segments.
+SEGMENT_DOCS = 50_000
+FEED_CHUNK = 500  # papers sent to a worker at a time
 SMALL_MERGE_DOCS = 10_000  # a commit merges at most this many papers' older segments
-# Threads that hold no lock a forked child could need: the lease's heartbeat, the watchdog.
-QUIET_THREADS = ("paperreader-lease", "paperreader-watchdog")
-WATCH_EVERY = 1.0  # seconds between the watchdog's looks at a parallel rebuild's workers
+# Threads that hold no lock a forked child could need: the lease's heartbeat.
+QUIET_THREADS = ("paperreader-lease",)
+WATCH_EVERY = 1.0  # seconds between looks at a parallel rebuild's workers (are they alive?)
 
 
-def merge_small_segments(writer, segments: list) -> list:  # type: ignore[no-untyped-def,type-arg]
+def merge_small_segments(writer, segments: list, added: int = 0) -> list:  # type: ignore[no-untyped-def,type-arg]
     """A commit's merge policy: fully deleted segments are dropped, and the smallest ones
     merged into the new segment while each is no bigger than what is merged so far (the new
     papers included) and at most SMALL_MERGE_DOCS papers are moved. Like a binary counter: a
@@ -45,7 +47,7 @@ def merge_small_segments(writer, segments: list) -> list:  # type: ignore[no-unt
     the whole index (hours, with every search waiting for it)."""
     from whoosh.reading import SegmentReader
 
-    total = max(1, writer.docnum - writer.docbase)  # the commit's own papers
+    total = max(1, writer.docnum - writer.docbase + added)  # the commit's own papers
     moved = 0
     merged: list = []  # type: ignore[type-arg]
     for segment in sorted(segments, key=lambda seg: seg.doc_count()):
@@ -70,38 +72,24 @@ def rebuild(  # type: ignore[no-untyped-def]
     before_swap: Callable[[], None],
 ) -> tuple[whoosh_index.Index, int]:
     """Build a fresh index beside the one in `path`, call `before_swap` (which closes the
-    old one), then swap the fresh one in; returns it opened, and the papers it holds."""
+    old one), then swap the fresh one in; returns it opened, and the papers it holds.
+
+    Segments are written in bulk (bulk.py): in one worker process per core for a large
+    rebuild, each writing segments of SEGMENT_DOCS papers, committed together in one TOC."""
     fresh = path.with_name(path.name + ".new")
     shutil.rmtree(fresh, ignore_errors=True)
     fresh.mkdir(parents=True)
     ix = whoosh_index.create_in(str(fresh), schema)
-    count = 0
     items = iter(items)
     head = list(islice(items, PARALLEL_REBUILD_FROM))
-    writer_args = rebuild_writer_args(len(head))
-    writer = ix.writer(**writer_args)
-    watchdog = _Watchdog(writer)
-    try:
-        for paper, user in chain(head, items):
-            writer.add_document(**document(paper, user))
-            count += 1
-            if progress and count % 1000 == 0:
-                progress(count)
-            if count % REBUILD_CHUNK == 0:
-                writer.commit(merge=False)  # merging would redo the work chunks avoid
-                writer = None
-                writer = ix.writer(**writer_args)
-                watchdog.writer = writer
-        writer.commit(merge=False)
-    except BaseException:
-        # Committed chunks stay in the .new folder: the next rebuild clears it.
-        if writer is not None:
-            with contextlib.suppress(Exception):
-                writer.cancel()
-        raise
-    finally:
-        watchdog.stop()
-    with ix.searcher() as searcher:  # a worker that died at the very end loses its segment
+    procs = rebuild_procs(len(head))
+    docs = (document(paper, user) for paper, user in chain(head, items))
+    if procs > 1:
+        segments, count = _build_in_workers(fresh, docs, procs, progress)
+    else:
+        segments, count = _build_here(ix, docs, progress)
+    _commit_segments(ix, segments)
+    with ix.searcher() as searcher:  # a segment lost on the way: never swapped in
         if searcher.doc_count() != count:
             raise IndexDamaged(
                 f"{fresh}: the rebuild indexed {searcher.doc_count()} of {count} papers "
@@ -118,77 +106,213 @@ def rebuild(  # type: ignore[no-untyped-def]
     return whoosh_index.open_dir(str(path)), count
 
 
-def rebuild_writer_args(head: int) -> dict[str, object]:
-    """A large rebuild indexes in one process per core (about 2x on 2 cores) and keeps
-    their segments as they are (merging them would cost what the second core saved).
-    Only from a single-threaded process: forking beside the UI's threads is not safe."""
+def rebuild_procs(head: int) -> int:
+    """A large rebuild indexes in one process per core (about 2x on 2 cores). Only from a
+    single-threaded process: forking beside the UI's threads is not safe."""
     procs = min(MAX_REBUILD_PROCS, os.cpu_count() or 1)
     others = [t for t in threading.enumerate() if t.name not in QUIET_THREADS]
     if head < PARALLEL_REBUILD_FROM or procs < 2 or len(others) > 1:
-        return {**WRITER_ARGS, "limitmb": 256}
-    return {**WRITER_ARGS, "procs": procs, "multisegment": True, "batchsize": 256}
+        return 1
+    return procs
+
+
+def _build_here(ix, docs: Iterable[dict[str, object]], progress) -> tuple[list, int]:  # type: ignore[no-untyped-def]
+    """Segments of SEGMENT_DOCS papers written by this process."""
+    segments = []
+    count = 0
+    codec = _codec()
+    builder = bulk.SegmentBuilder(ix.schema, ix.storage, codec, ix.indexname)
+    for doc in docs:
+        builder.add(doc)
+        count += 1
+        if progress and count % 1000 == 0:
+            progress(count)
+        if len(builder) >= SEGMENT_DOCS:
+            segments.append(builder.write())
+            builder = bulk.SegmentBuilder(ix.schema, ix.storage, codec, ix.indexname, builder)
+    if len(builder):
+        segments.append(builder.write())
+    return segments, count
+
+
+def _codec():  # type: ignore[no-untyped-def]
+    from whoosh.codec import default_codec
+
+    return default_codec()
+
+
+def _build_in_workers(  # type: ignore[no-untyped-def]
+    folder: Path, docs: Iterable[dict[str, object]], procs: int, progress
+) -> tuple[list, int]:
+    """Documents sent to `procs` worker processes a chunk at a time, in turn; each writes
+    its segments into `folder` and sends them back. A worker that dies ends the rebuild
+    with IndexDamaged (never a wait for ever, never a segment missing unnoticed)."""
+    context = multiprocessing.get_context("fork")
+    inboxes = [context.Queue(maxsize=4) for _ in range(procs)]
+    outbox = context.Queue()
+    workers = [
+        context.Process(
+            target=_worker, args=(str(folder), inbox, outbox), name=f"paperreader-index-{i}"
+        )
+        for i, inbox in enumerate(inboxes)
+    ]
+    for worker in workers:
+        worker.start()
+    segments: list = []  # type: ignore[type-arg]
+    count = 0
+    done = 0
+    try:
+        chunk: list[dict[str, object]] = []
+        turn = 0
+        for doc in docs:
+            chunk.append(doc)
+            count += 1
+            if progress and count % 1000 == 0:
+                progress(count)
+            if len(chunk) >= FEED_CHUNK:
+                _send(inboxes[turn], chunk, workers, outbox, segments)
+                turn = (turn + 1) % procs
+                chunk = []
+        if chunk:
+            _send(inboxes[turn], chunk, workers, outbox, segments)
+        for inbox in inboxes:
+            _send(inbox, None, workers, outbox, segments)
+        while done < procs:
+            done += _receive(outbox, workers, segments, wait=True)
+    except BaseException:
+        for worker in workers:
+            with contextlib.suppress(Exception):
+                worker.kill()
+        # Chunks still in a queue's pipe would make the interpreter's exit wait for ever on
+        # its feeder thread (nobody reads them now): drop them.
+        for box in [*inboxes, outbox]:
+            with contextlib.suppress(Exception):
+                box.cancel_join_thread()
+                box.close()
+        raise
+    finally:
+        for worker in workers:
+            worker.join(timeout=5)
+    return segments, count
+
+
+def _send(inbox, item, workers, outbox, segments) -> None:  # type: ignore[no-untyped-def]
+    while True:
+        try:
+            inbox.put(item, timeout=WATCH_EVERY)
+            return
+        except queue.Full:
+            _receive(outbox, workers, segments, wait=False)
+
+
+def _receive(outbox, workers, segments, *, wait: bool) -> int:  # type: ignore[no-untyped-def]
+    """Collect what the workers sent (segments, and how many finished); a dead worker raises."""
+    finished = 0
+    while True:
+        try:
+            kind, value = outbox.get(timeout=WATCH_EVERY) if wait else outbox.get_nowait()
+        except queue.Empty:
+            dead = [w for w in workers if w.exitcode not in (None, 0)]
+            if dead:
+                print(
+                    f"paperreader: an indexing worker died (exit {dead[0].exitcode}); the "
+                    "rebuild starts again with the next indexer",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                raise IndexDamaged("an indexing worker died; the rebuild starts again") from None
+            if wait and finished == 0:
+                continue
+            return finished
+        if kind == "segment":
+            segments.append(value)
+        elif kind == "done":
+            finished += 1
+            if wait:
+                return finished
+        else:  # "error": the worker's exception, as text
+            raise IndexDamaged(f"an indexing worker failed: {value}")
+
+
+def _worker(folder: str, inbox, outbox) -> None:  # type: ignore[no-untyped-def]
+    """A rebuild's worker process: documents in, segments out."""
+    try:
+        ix = whoosh_index.open_dir(folder)
+        codec = _codec()
+        builder = bulk.SegmentBuilder(ix.schema, ix.storage, codec, ix.indexname)
+        while True:
+            chunk = inbox.get()
+            if chunk is None:
+                break
+            for doc in chunk:
+                builder.add(doc)
+            if len(builder) >= SEGMENT_DOCS:
+                outbox.put(("segment", builder.write()))
+                builder = bulk.SegmentBuilder(ix.schema, ix.storage, codec, ix.indexname, builder)
+        if len(builder):
+            outbox.put(("segment", builder.write()))
+        outbox.put(("done", None))
+    except BaseException as exc:  # noqa: BLE001 - sent to the parent, which raises
+        outbox.put(("error", f"{type(exc).__name__}: {exc}"))
+        raise
+
+
+def _commit_segments(ix, segments, mergetype=None, deletes=()) -> None:  # type: ignore[no-untyped-def]
+    """Add written segments to the index's TOC in one commit, under its write lock.
+    `segments`: a list, or a function that writes them (called holding the lock, so that no
+    other commit's clean-up takes their files for a killed writer's)."""
+    writer = ix.writer(timeout=10.0)
+    try:
+        written = segments() if callable(segments) else list(segments)
+        for paper_id in deletes:
+            writer.delete_by_term("id", paper_id)
+
+        def policy(w, existing):  # type: ignore[no-untyped-def]
+            kept = mergetype(w, existing) if mergetype else list(existing)
+            return kept + written
+
+        writer.commit(mergetype=policy)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            writer.cancel()
+        raise
 
 
 def upsert(  # type: ignore[no-untyped-def]
     ix, lock: threading.Lock, items: Iterable[tuple[Paper, UserData | None]]
 ) -> int:
-    """Add or replace documents in one commit."""
-    count = 0
+    """Add or replace documents in one commit: the old documents of these ids deleted, the
+    new ones written as a segment in bulk (bulk.py), small segments merged."""
+    docs: dict[str, dict[str, object]] = {}
+    for paper, user in items:
+        doc = document(paper, user)
+        docs[str(doc["id"])] = doc  # (a paper twice in one batch: the last one)
+    if not docs:
+        return 0
+
+    def write() -> list:  # type: ignore[type-arg]
+        builder = bulk.SegmentBuilder(ix.schema, ix.storage, _codec(), ix.indexname)
+        for doc in docs.values():
+            builder.add(doc)
+        return [builder.write()]
+
     with lock:
-        writer = ix.writer(timeout=10.0, **WRITER_ARGS)
-        try:
-            for paper, user in items:
-                writer.update_document(**document(paper, user))
-                count += 1
-            # Merge small segments: without it every bookmark or tag edit left one more
-            # segment and searches slowed with each edit (60 edits: 2 ms -> 40 ms on
-            # the sample).
-            writer.commit(mergetype=merge_small_segments)
-        except BaseException:
-            writer.cancel()
-            raise
-    return count
+        # Merge small segments: without it every bookmark or tag edit left one more
+        # segment and searches slowed with each edit (60 edits: 2 ms -> 40 ms on
+        # the sample).
+        _commit_segments(
+            ix,
+            write,
+            mergetype=lambda w, segs: merge_small_segments(w, segs, len(docs)),
+            deletes=docs,
+        )
+    return len(docs)
 
 
 def optimize(ix, lock: threading.Lock) -> None:  # type: ignore[no-untyped-def]
     """Merge the index into one segment."""
     with lock:
         ix.writer(**WRITER_ARGS).commit(optimize=True)
-
-
-class _Watchdog:
-    """Ends the process when a parallel rebuild's worker dies: Whoosh's MpWriter would wait
-    for its result for ever (seen: indexers left hanging on a futex). One line goes to the
-    log; the lease dies with the process, and the next indexer starts the rebuild again."""
-
-    def __init__(self, writer) -> None:  # type: ignore[no-untyped-def]
-        self.writer = writer
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        if hasattr(writer, "tasks"):  # a parallel writer (its workers start with the first batch)
-            self._thread = threading.Thread(
-                target=self._watch, name="paperreader-watchdog", daemon=True
-            )
-            self._thread.start()
-
-    def _watch(self) -> None:
-        while not self._stop.wait(WATCH_EVERY):
-            for task in list(getattr(self.writer, "tasks", None) or ()):
-                code = task.exitcode
-                if code not in (None, 0):
-                    print(
-                        f"paperreader: an indexing worker died (exit {code}); the rebuild "
-                        "starts again with the next indexer",
-                        file=sys.stderr,
-                        flush=True,
-                    )
-                    for other in self.writer.tasks:
-                        with contextlib.suppress(Exception):
-                            other.kill()
-                    os._exit(75)
-
-    def stop(self) -> None:
-        self._stop.set()
 
 
 def clean_leftovers(path: Path) -> None:

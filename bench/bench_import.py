@@ -1,0 +1,175 @@
+"""Import to searchable, as the user sees it: from `paperreader import FILE` (a real process,
+as typed) to the last paper of the file found by a search, polled every 0.1 s from another
+process. Also the peak of the index's temporary folders while indexing (`index.new/`, Whoosh's
+temporary runs) against the final index's size.
+
+    python bench/bench_import.py --papers 10000,100000 [--label after]
+    python bench/bench_import.py --papers 1000000          # opt-in: ~17 min at the target
+    python bench/bench_import.py --file /work/shared/fixtures/arxiv_atom_all-testing_100entries_2026.xml
+
+Snapshot files are generated once under bench/out/ (bench/corpus.py); results go to
+bench/results/import-<papers>-<date>-<label>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import date
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+OUT = BENCH / "out"
+RESULTS = BENCH / "results"
+sys.path.insert(0, str(BENCH))
+
+
+def _folder_bytes(folder: Path) -> int:
+    total = 0
+    for base, _dirs, files in os.walk(folder):
+        for name in files:
+            with contextlib.suppress(OSError):
+                total += os.stat(os.path.join(base, name)).st_size
+    return total
+
+
+def _indexer_rss_mb(library: Path) -> tuple[float, float]:
+    """Resident memory of the processes working on `library` (the indexer and its workers,
+    whose command lines name it): their sum and the largest, in MB."""
+    sizes = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        with contextlib.suppress(OSError):
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+            if str(library).encode() not in cmdline:
+                continue
+            for line in Path(f"/proc/{entry}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    sizes.append(int(line.split()[1]) / 1024)
+    return sum(sizes), max(sizes, default=0.0)
+
+
+def _records(path: Path) -> int:
+    from paperreader.core import importers
+    from paperreader.core.models import Paper
+
+    return sum(isinstance(r, Paper) for r in importers.read_records(path))
+
+
+def measure(path: Path, work: Path, src: Path = ROOT / "src") -> dict[str, object]:
+    from paperreader.core.library import Library
+
+    library = work / "lib"
+    shutil.rmtree(library, ignore_errors=True)
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    expected = _records(path)
+    peak_temp = [0]
+    peak_rss = [0.0, 0.0]
+    stop = threading.Event()
+
+    def sample() -> None:  # the index's temporary folders, every 0.2 s
+        while not stop.wait(0.2):
+            temp = sum(
+                _folder_bytes(p)
+                for p in library.glob("*")
+                if p.is_dir() and (p.name.endswith((".new", ".old")) or "tmp" in p.name)
+            )
+            index = library / "index"
+            if index.exists():
+                temp += sum(f.stat().st_size for f in index.glob("*.tmp*") if f.is_file()) + sum(
+                    _folder_bytes(d) for d in index.glob("*.tmp") if d.is_dir()
+                )
+            peak_temp[0] = max(peak_temp[0], temp)
+            total, largest = _indexer_rss_mb(library)
+            peak_rss[0] = max(peak_rss[0], total)
+            peak_rss[1] = max(peak_rss[1], largest)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "paperreader", "--library", str(library), "import", str(path)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    returned = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise RuntimeError(proc.stderr[-2000:])
+    found_at = None
+    papers = 0
+    with Library(library, seed=False) as lib:
+        while time.perf_counter() - started < 4 * 3600:
+            try:  # every paper of the file found by a search (the newest-first list of all)
+                total = lib.search("", limit=1).total
+                if total >= expected and lib.unindexed_count() == 0:
+                    found_at = time.perf_counter() - started
+                    papers = total
+                    break
+            except Exception:  # noqa: BLE001 - the index is being swapped in
+                pass
+            time.sleep(0.1)
+        stop.set()
+        searchable = lib.search("", limit=1).total
+    index_bytes = _folder_bytes(library / "index")
+    return {
+        "file": path.name,
+        "papers": papers,
+        "command_s": round(returned, 2),
+        "searchable_s": round(found_at, 2) if found_at else None,
+        "papers_per_s": round(papers / found_at, 1) if found_at else None,
+        "searchable_total": searchable,
+        "temp_peak_mb": round(peak_temp[0] / 1e6, 1),
+        "index_mb": round(index_bytes / 1e6, 1),
+        "indexer_rss_peak_mb": {"all": round(peak_rss[0]), "largest": round(peak_rss[1])},
+        "loadavg": os.getloadavg(),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--papers", default="10000", help="sizes of generated snapshot files")
+    ap.add_argument("--file", type=Path, help="import this file instead")
+    ap.add_argument("--label", default="run")
+    ap.add_argument("--src", type=Path, default=ROOT / "src", help="the code to run (a before)")
+    args = ap.parse_args(argv)
+    from run import machine
+
+    runs = []
+    if args.file:
+        runs.append(args.file)
+    else:
+        from corpus import write_snapshot
+
+        for size in (int(s) for s in args.papers.split(",") if s.strip()):
+            snapshot = OUT / f"snapshot-{size // 1000}k.jsonl"
+            if not snapshot.exists():
+                write_snapshot(snapshot, size, seed=2)
+            runs.append(snapshot)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    OUT.mkdir(parents=True, exist_ok=True)
+    for path in runs:
+        with tempfile.TemporaryDirectory(dir=OUT) as tmp:
+            result = measure(path, Path(tmp), args.src)
+        result["machine"] = machine()
+        print(json.dumps(result))
+        name = path.stem if args.file else f"{result['papers'] // 1000}k"
+        out = RESULTS / f"import-{name}-{date.today().isoformat()}-{args.label}.json"
+        out.write_text(json.dumps(result, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
