@@ -38,7 +38,16 @@ from whoosh.formats import Positions
 from whoosh.system import pack_uint, pack_ushort
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
-_LOCAL_FILTERS = (IntraWordFilter, LowercaseFilter, CharsetFilter, StopFilter, StemFilter)
+from paperreader.core.search.schema import GreekNames
+
+_LOCAL_FILTERS = (
+    IntraWordFilter,
+    LowercaseFilter,
+    GreekNames,
+    CharsetFilter,
+    StopFilter,
+    StemFilter,
+)
 CACHE_WORDS = 200_000
 GROUP_POSTINGS = 200_000  # postings turned into Python objects at a time when written  # words whose analysis a field keeps (cleared when full)
 
@@ -127,6 +136,8 @@ class _TextAnalysis:
                 text = text.lower()
             elif kind is CharsetFilter:
                 text = text.translate(step.charmap)
+            elif kind is GreekNames and "\u0370" <= text[:1] <= "\u03ff":
+                return None  # a Greek word is also indexed by its letters' names: the analyzer
             elif kind is StopFilter:
                 size = len(text)
                 if size < step.min or (step.max is not None and size > step.max):

@@ -217,9 +217,10 @@ class SearchIndex:
         return searcher
 
     def missing(self) -> bool:
-        """No index at all yet (a new library, or one whose rebuild has not finished): reads
-        answer with nothing rather than an error."""
-        return self._ix is None and self.open() == MISSING
+        """No usable index yet (a new library, one from an older version or found damaged at
+        open, whose rebuild has not finished): reads answer with nothing rather than an error,
+        and the indexer's status line says why."""
+        return self._ix is None and self.open() is not None
 
     @_guarded
     def doc_count(self) -> int:

@@ -136,6 +136,11 @@ class Indexer:
                 f"{left:,} papers are not searchable yet: the search index is being rebuilt "
                 f"({holder.describe()})"
             )
+        if holder is None and (why := self.rebuild_reason()) is not None:
+            return (
+                f"{why}: {self.records.count():,} papers are not searchable until it is "
+                "rebuilt (`paperreader index` rebuilds it; any command starts that)"
+            )
         if not waiting:
             return None
         if holder is not None:

@@ -68,9 +68,14 @@ class LocalChanges:
             return self._ram
 
     def matching(self, query: Q.Query) -> list[dict[str, object]]:
-        """The stored fields of the pending documents that match `query`."""
-        with self._index().searcher() as searcher:
-            return [dict(hit) for hit in searcher.search(query, limit=None)]
+        """The stored fields of the pending documents that match `query`. Whoosh's own
+        matchers recurse per nested clause: a pathological query (200 words typed one by one
+        nest 200 deep) gets none, and the index's own answer stands for those papers."""
+        try:
+            with self._index().searcher() as searcher:
+                return [dict(hit) for hit in searcher.search(query, limit=None)]
+        except (RecursionError, MemoryError):
+            return []
 
     def held_by(self, searcher, query: Q.Query) -> int:  # type: ignore[no-untyped-def]
         """How many pending papers `searcher`'s index (the committed one) matches for `query`:
@@ -79,7 +84,10 @@ class LocalChanges:
         if not ids:
             return 0
         only = Q.And([query, Q.Or([Q.Term("id", paper_id) for paper_id in ids])])
-        return len(searcher.search(only, limit=None))
+        try:
+            return len(searcher.search(only, limit=None))
+        except (RecursionError, MemoryError):
+            return 0
 
 
 def merge_page(
