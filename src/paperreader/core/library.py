@@ -34,6 +34,7 @@ from paperreader.core.search.indexer import Indexer
 from paperreader.core.search.schema import INDEXED_TEXT_MAX
 from paperreader.core.store import Store, normalise_tags, now
 from paperreader.core.text import bound_fields
+from paperreader.core.views import BUILTIN
 
 Progress = Callable[[int, int | None], None]
 SAMPLE_FILE = "hf-daily-papers.txt"
@@ -42,15 +43,8 @@ SAMPLE_REFERENCE_DATE = date(2026, 11, 26)
 BATCH = 2000
 MAX_PROBLEMS = 10
 MAX_QUERY = 1000
-VIEWS = {
-    "all": "",
-    "bookmarked": "is:bookmarked",
-    "unread": "is:unread",
-    "reading": "is:reading",
-    "read": "is:read",
-    "notes": "has:note",
-    "tagged": "has:tags",
-}
+# The built-in views that are searches (`new` and `for-you` are lists of their own).
+VIEWS = {name: query for name, query in BUILTIN.items() if name not in ("new", FOR_YOU)}
 
 
 def sample_path() -> Path:

@@ -34,6 +34,7 @@ from filelock import FileLock, Timeout
 
 from paperreader.core.errors import PaperreaderError, StoreError, StoreLocked
 from paperreader.core.fsutil import atomic_write
+from paperreader.core.search.query import SORTS
 
 _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
@@ -43,7 +44,6 @@ HEADER = "# paperreader: your saved searches (views). Edit freely.\n"
 MAX_NAME = 60
 MAX_FILE_BYTES = 4 * 1024 * 1024
 LOCK_TIMEOUT = 10.0
-SORTS = ("relevance", "newest", "oldest", "title")
 # The built-in views and their filters (as Library.VIEWS); `new` and `for-you` are not
 # searches: the library lists papers added since the view was last opened, and the
 # recommender's ranking (see recommend.py).
