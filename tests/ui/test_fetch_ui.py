@@ -157,8 +157,11 @@ async def test_offline_is_one_error_notification(app, library):
         await type_text(pilot, "diffusion")
         await pilot.press("enter")
         await settle(pilot)
-        errors = [n for n in app._notifications if n.severity == "error"]
-        assert len(errors) == 2 and "arXiv query 'diffusion'" in errors[1].message
+        # (the first error may have timed out of the list by now on a loaded machine)
+        later = [
+            n for n in app._notifications if n.severity == "error" and n is not errors[0]
+        ]
+        assert len(later) == 1 and "arXiv query 'diffusion'" in later[0].message
 
 
 async def test_import_a_jsonl_file(app, library, tmp_path):
