@@ -16,6 +16,7 @@ import pytest
 from paperreader.core.library import Library
 from paperreader.core.models import Paper
 from paperreader.core.search.lease import Lease
+from paperreader.core.search.schema import SCHEMA_VERSION
 
 from .conftest import child_env
 
@@ -104,3 +105,65 @@ def test_a_dying_rebuild_worker_is_one_line_and_the_next_indexer_finishes(
         assert lib.search("", limit=1).total == 98 + extra
         assert lib.check() == []
         assert not (library_path / "index.new").exists()
+
+
+CUT_SHORT = textwrap.dedent(
+    """
+    import json, os, signal, sys
+    from paperreader.core.search import writer
+
+    writer.PARALLEL_REBUILD_FROM = 10
+    writer.SEGMENT_DOCS = 300  # small segments: several finish before the kill
+    writer.FEED_CHUNK = 50
+    work = writer._worker
+
+    def dying(folder, inbox, outbox):  # killed after its 20th chunk (several segments done)
+        class Box:
+            taken = 0
+
+            def get(self):
+                Box.taken += 1
+                if Box.taken > 20:
+                    os.kill(os.getpid(), signal.SIGKILL)
+                return inbox.get()
+
+        work(folder, Box(), outbox)
+
+    writer._worker = dying
+    from paperreader.cli import main
+
+    sys.exit(main(["--library", sys.argv[1], "reindex"]))
+    """
+)
+
+
+def test_a_rebuild_cut_short_resumes_from_its_finished_segments(library_path: Path) -> None:
+    from paperreader.core.search import journal
+
+    with Library(library_path) as lib:
+        lib.add_papers(
+            [
+                Paper(id=f"r-{n:05d}", title=f"Paper {n} on sheaves", abstract="words " * 30)
+                for n in range(4000)
+            ],
+            index=False,
+        )
+    done = subprocess.run(
+        [sys.executable, "-c", CUT_SHORT, str(library_path)],
+        capture_output=True,
+        text=True,
+        env=child_env(),
+        timeout=120,
+    )
+    assert done.returncode == 1, done.stderr[-2000:]
+    fresh = library_path / "index.new"
+    kept = journal.load(fresh, SCHEMA_VERSION)
+    assert kept is not None and kept.count >= 300, "no finished segment was kept"
+    with Library(library_path) as lib:
+        fed: list[int] = []
+        lib.run_indexer(progress=lambda n, total: fed.append(n))  # resumes: not from the start
+        assert fed and 4000 not in fed, fed  # fed only what the kept segments do not hold
+        assert lib.search("", limit=1).total == 4098
+        assert lib.search("sheaves", limit=5000).total == 4000
+        assert lib.check() == []
+        assert not fresh.exists() and not journal.exists(fresh)

@@ -125,10 +125,14 @@ class SearchIndex:
         self,
         items: Iterable[tuple[Paper, UserData | None]],
         progress: Callable[[int], None] | None = None,
+        upto: int = 0,
     ) -> int:
-        """Build a fresh index beside the old one, then swap it in (the full texts re-read)."""
+        """Build a fresh index beside the old one, then swap it in (the full texts re-read;
+        a rebuild cut short is resumed: see journal.py)."""
         items = self._with_text(items)
-        self._ix, count = writer.rebuild(self.path, self.schema, items, progress, self.close)
+        self._ix, count = writer.rebuild(
+            self.path, self.schema, items, progress, self.close, upto=upto
+        )
         self._generation += 1
         if progress:
             progress(count)

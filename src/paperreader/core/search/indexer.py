@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from paperreader.core.search import journal
 from paperreader.core.search.lease import Lease, LeaseInfo
 
 if TYPE_CHECKING:
@@ -64,6 +65,7 @@ class IndexLike(Protocol):
         self,
         items: Iterable[tuple[Paper, UserData | None]],
         progress: Callable[[int], None] | None = None,
+        upto: int = 0,
     ) -> int: ...
     def doc_count(self) -> int: ...
     def clean_leftovers(self) -> None: ...
@@ -270,6 +272,8 @@ class Indexer:
                 try:
                     self._clean_leftovers()
                     why = "asked" if force_rebuild else self.rebuild_reason()
+                    if why is None and journal.exists(self._fresh()):
+                        why = "a rebuild was cut short: it resumes"
                     force_rebuild = False
                     backlog = self.records.unindexed_count()
                     if why is None and (
@@ -291,10 +295,15 @@ class Indexer:
     def _should_stop(self, should_stop: Callable[[], bool] | None) -> bool:
         return bool(should_stop and should_stop()) or self.lease.lost
 
+    def _fresh(self) -> Path:
+        return self.index.path.with_name(self.index.path.name + ".new")
+
     def _clean_leftovers(self) -> None:
-        """A dead holder's half-built index, temp files and uncommitted segments."""
-        for suffix in (".new", ".old"):
-            shutil.rmtree(self.index.path.with_name(self.index.path.name + suffix), True)
+        """A dead holder's temp files, uncommitted segments and half-built index (unless its
+        journal lets the rebuild resume: then the rebuild cleans what it did not finish)."""
+        if not journal.exists(self._fresh()):
+            shutil.rmtree(self._fresh(), True)
+        shutil.rmtree(self.index.path.with_name(self.index.path.name + ".old"), True)
         with contextlib.suppress(Exception):
             self.index.clean_leftovers()
 
@@ -321,7 +330,8 @@ class Indexer:
         started are covered by it; later ones stay for the catch-up after it. Meanwhile the
         user's saves go to the live index every USER_EVERY seconds (and again to the new one)."""
         self.lease.set_job("rebuild")
-        upto = self.records.queue_seq()
+        resumed = journal.upto_of(self._fresh())  # a cut-short rebuild's starting mark
+        upto = self.records.queue_seq() if resumed is None else resumed
         started = self.store.latest_change()
         total = self.records.count()
         self.lease.progress(0, total)
@@ -344,6 +354,7 @@ class Indexer:
             count = self.index.rebuild(
                 ((paper, users.get(paper.id)) for paper in self.records.iter_all()),
                 progress=step,
+                upto=upto,
             )
         except _Stopped:
             return 0

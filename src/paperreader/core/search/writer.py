@@ -18,7 +18,7 @@ from whoosh import index as whoosh_index
 
 from paperreader.core.errors import IndexDamaged
 from paperreader.core.models import Paper, UserData
-from paperreader.core.search import bulk
+from paperreader.core.search import bulk, journal
 from paperreader.core.search.schema import SCHEMA_VERSION, document
 
 WRITER_ARGS: dict[str, object] = {"limitmb": 128}
@@ -70,24 +70,39 @@ def rebuild(  # type: ignore[no-untyped-def]
     items: Iterable[tuple[Paper, UserData | None]],
     progress: Callable[[int], None] | None,
     before_swap: Callable[[], None],
+    upto: int = 0,
 ) -> tuple[whoosh_index.Index, int]:
     """Build a fresh index beside the one in `path`, call `before_swap` (which closes the
     old one), then swap the fresh one in; returns it opened, and the papers it holds.
 
     Segments are written in bulk (bulk.py): in one worker process per core for a large
-    rebuild, each writing segments of SEGMENT_DOCS papers, committed together in one TOC."""
+    rebuild, each writing segments of SEGMENT_DOCS papers, committed together in one TOC.
+    Each finished segment is noted in a journal (journal.py): a rebuild cut short (killed, a
+    worker dead) is resumed by the next one from its last finished segments. `upto` is the
+    queue mark the rebuild started from, kept in the journal for the one that resumes."""
     fresh = path.with_name(path.name + ".new")
-    shutil.rmtree(fresh, ignore_errors=True)
-    fresh.mkdir(parents=True)
-    ix = whoosh_index.create_in(str(fresh), schema)
+    done = journal.load(fresh, SCHEMA_VERSION)
+    if done is None:
+        shutil.rmtree(fresh, ignore_errors=True)
+        fresh.mkdir(parents=True)
+        ix = whoosh_index.create_in(str(fresh), schema)
+        done = journal.start(fresh, SCHEMA_VERSION, upto)
+    else:  # the segments the cut-short rebuild finished: in the TOC (their leftovers cleaned)
+        ix = whoosh_index.open_dir(str(fresh))
+        _commit_segments(ix, done.segments)
     items = iter(items)
     head = list(islice(items, PARALLEL_REBUILD_FROM))
     procs = rebuild_procs(len(head))
-    docs = (document(paper, user) for paper, user in chain(head, items))
+    docs = (
+        doc
+        for doc in (document(paper, user) for paper, user in chain(head, items))
+        if not done.holds(str(doc["id"]))
+    )
     if procs > 1:
-        segments, count = _build_in_workers(fresh, docs, procs, progress)
+        segments, count = _build_in_workers(fresh, docs, procs, progress, done)
     else:
-        segments, count = _build_here(ix, docs, progress)
+        segments, count = _build_here(ix, docs, progress, done)
+    count += done.count
     _commit_segments(ix, segments)
     with ix.searcher() as searcher:  # a segment lost on the way: never swapped in
         if searcher.doc_count() != count:
@@ -96,6 +111,7 @@ def rebuild(  # type: ignore[no-untyped-def]
                 "(an indexing worker died); it starts again with the next indexer"
             )
     (fresh / "paperreader-schema").write_text(SCHEMA_VERSION)
+    journal.remove(fresh)
     before_swap()
     old = path.with_name(path.name + ".old")
     shutil.rmtree(old, ignore_errors=True)
@@ -116,22 +132,24 @@ def rebuild_procs(head: int) -> int:
     return procs
 
 
-def _build_here(ix, docs: Iterable[dict[str, object]], progress) -> tuple[list, int]:  # type: ignore[no-untyped-def]
-    """Segments of SEGMENT_DOCS papers written by this process."""
+def _build_here(ix, docs: Iterable[dict[str, object]], progress, done) -> tuple[list, int]:  # type: ignore[no-untyped-def]
+    """Segments of SEGMENT_DOCS papers written by this process (each noted in the journal)."""
     segments = []
     count = 0
     codec = _codec()
     builder = bulk.SegmentBuilder(ix.schema, ix.storage, codec, ix.indexname)
+    ranges = journal.Ranges()
     for doc in docs:
         builder.add(doc)
+        ranges.add(str(doc["id"]))
         count += 1
         if progress and count % 1000 == 0:
             progress(count)
         if len(builder) >= SEGMENT_DOCS:
-            segments.append(builder.write())
+            segments.append(done.finished(builder.write(), ranges.take()))
             builder = bulk.SegmentBuilder(ix.schema, ix.storage, codec, ix.indexname, builder)
     if len(builder):
-        segments.append(builder.write())
+        segments.append(done.finished(builder.write(), ranges.take()))
     return segments, count
 
 
@@ -142,7 +160,7 @@ def _codec():  # type: ignore[no-untyped-def]
 
 
 def _build_in_workers(  # type: ignore[no-untyped-def]
-    folder: Path, docs: Iterable[dict[str, object]], procs: int, progress
+    folder: Path, docs: Iterable[dict[str, object]], procs: int, progress, done
 ) -> tuple[list, int]:
     """Documents sent to `procs` worker processes a chunk at a time, in turn; each writes
     its segments into `folder` and sends them back. A worker that dies ends the rebuild
@@ -160,7 +178,8 @@ def _build_in_workers(  # type: ignore[no-untyped-def]
         worker.start()
     segments: list = []  # type: ignore[type-arg]
     count = 0
-    done = 0
+    finished = 0
+    journal_ = done
     try:
         chunk: list[dict[str, object]] = []
         turn = 0
@@ -170,15 +189,15 @@ def _build_in_workers(  # type: ignore[no-untyped-def]
             if progress and count % 1000 == 0:
                 progress(count)
             if len(chunk) >= FEED_CHUNK:
-                _send(inboxes[turn], chunk, workers, outbox, segments)
+                _send(inboxes[turn], chunk, workers, outbox, segments, journal_)
                 turn = (turn + 1) % procs
                 chunk = []
         if chunk:
-            _send(inboxes[turn], chunk, workers, outbox, segments)
+            _send(inboxes[turn], chunk, workers, outbox, segments, journal_)
         for inbox in inboxes:
-            _send(inbox, None, workers, outbox, segments)
-        while done < procs:
-            done += _receive(outbox, workers, segments, wait=True)
+            _send(inbox, None, workers, outbox, segments, journal_)
+        while finished < procs:
+            finished += _receive(outbox, workers, segments, journal_, wait=True)
     except BaseException:
         for worker in workers:
             with contextlib.suppress(Exception):
@@ -196,16 +215,16 @@ def _build_in_workers(  # type: ignore[no-untyped-def]
     return segments, count
 
 
-def _send(inbox, item, workers, outbox, segments) -> None:  # type: ignore[no-untyped-def]
+def _send(inbox, item, workers, outbox, segments, done) -> None:  # type: ignore[no-untyped-def]
     while True:
         try:
             inbox.put(item, timeout=WATCH_EVERY)
             return
         except queue.Full:
-            _receive(outbox, workers, segments, wait=False)
+            _receive(outbox, workers, segments, done, wait=False)
 
 
-def _receive(outbox, workers, segments, *, wait: bool) -> int:  # type: ignore[no-untyped-def]
+def _receive(outbox, workers, segments, done, *, wait: bool) -> int:  # type: ignore[no-untyped-def]
     """Collect what the workers sent (segments, and how many finished); a dead worker raises."""
     finished = 0
     while True:
@@ -225,7 +244,8 @@ def _receive(outbox, workers, segments, *, wait: bool) -> int:  # type: ignore[n
                 continue
             return finished
         if kind == "segment":
-            segments.append(value)
+            segment, ranges = value
+            segments.append(done.finished(segment, ranges))
         elif kind == "done":
             finished += 1
             if wait:
@@ -240,17 +260,20 @@ def _worker(folder: str, inbox, outbox) -> None:  # type: ignore[no-untyped-def]
         ix = whoosh_index.open_dir(folder)
         codec = _codec()
         builder = bulk.SegmentBuilder(ix.schema, ix.storage, codec, ix.indexname)
+        ranges = journal.Ranges()
         while True:
             chunk = inbox.get()
             if chunk is None:
                 break
             for doc in chunk:
                 builder.add(doc)
+                ranges.add(str(doc["id"]))
+            ranges.cut()  # (this worker's next chunk is not the next in id order)
             if len(builder) >= SEGMENT_DOCS:
-                outbox.put(("segment", builder.write()))
+                outbox.put(("segment", (builder.write(), ranges.take())))
                 builder = bulk.SegmentBuilder(ix.schema, ix.storage, codec, ix.indexname, builder)
         if len(builder):
-            outbox.put(("segment", builder.write()))
+            outbox.put(("segment", (builder.write(), ranges.take())))
         outbox.put(("done", None))
     except BaseException as exc:  # noqa: BLE001 - sent to the parent, which raises
         outbox.put(("error", f"{type(exc).__name__}: {exc}"))
