@@ -4,6 +4,7 @@ matchers and collectors: same papers, same order, same scores, same totals."""
 from __future__ import annotations
 
 import os
+import random
 import re
 
 import numpy as np
@@ -352,6 +353,29 @@ def test_posting_lists_decode_as_whoosh_reads_them(library, monkeypatch) -> None
             assert weights.astype(float).tolist() == expected_weights, (field, term)
     assert whole.count(True) >= 3 and whole.count(False) >= 3  # lists read at once, or not
     assert layouts.count(True) >= 1 and layouts.count(False) >= 10  # then blocks parsed or not
+
+
+def test_positions_decode_as_whoosh_reads_them() -> None:
+    """Postings' positions cut from their bytes at once equal Positions.decode_positions's:
+    one position or many, ints of one, two and four bytes (K, M, J), over 1,000 positions
+    (APPENDS in batches: read one by one), a value without its STOP, and none at all."""
+    from whoosh.formats import Positions
+
+    fmt = Positions()
+    rng = random.Random(5)
+    for _ in range(50):
+        lists = []
+        for _ in range(rng.randint(1, 40)):
+            n = rng.choice([1, 1, 2, 3, 7, rng.randint(1, 2500)])
+            top = rng.choice([200, 70_000, 10**7])
+            lists.append(sorted(rng.sample(range(top + n), n)))
+        values = [fmt.encode(p) for p in lists]
+        values[0] = values[0][:-1] if rng.random() < 0.3 else values[0]
+        flat, counts = w3format.decode_positions(values)
+        assert counts.tolist() == [len(fmt.decode_positions(v)) for v in values]
+        assert flat.tolist() == [x for v in values for x in fmt.decode_positions(v)]
+    flat, counts = w3format.decode_positions([])
+    assert flat.tolist() == [] and counts.tolist() == []
 
 
 @pytest.mark.parametrize("chunk", [5, 64, 1 << 20])
