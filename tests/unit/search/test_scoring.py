@@ -15,6 +15,7 @@ from whoosh.classify import Bo1Model, Expander
 from paperreader.core.models import Paper
 from paperreader.core.search import (
     expansion,
+    ranking,
     scoring,
     segments,
     similar,
@@ -26,6 +27,8 @@ from paperreader.core.search import (
 from paperreader.core.search import (
     query as query_language,
 )
+from paperreader.core.search.index import _text_only
+from paperreader.core.search.schema import hit_from_fields
 from paperreader.core.search.segments import CACHES
 
 QUERIES = [
@@ -555,3 +558,20 @@ def test_a_damaged_saved_list_is_read_from_the_index_instead(library, monkeypatc
     again = library.search("model", limit=50)
     assert CACHES.saved_warm  # the files were taken
     assert [(h.id, h.score) for h in again.hits] == [(h.id, h.score) for h in before.hits]
+
+
+@pytest.mark.parametrize(
+    "text", ['"diffusion models"', '"language models" OR reasoning', "language -large", "gener*"]
+)
+def test_text_only_by_arrays_as_by_whoosh(library, text: str) -> None:  # type: ignore[no-untyped-def]
+    """The hits a query matches only through the full text (here: those it does not match
+    at all, since the sample has no full text), found with the array plans (the hits'
+    document numbers known) or with Whoosh's matchers: the same."""
+    query = library.index.parse(text)
+    searcher = library.index.searcher()
+    ranked, _ = ranking.fast_search(searcher, library.index.parse("model"), 60, "relevance")
+    hits = [hit_from_fields(searcher.stored_fields(d), score) for d, score in ranked]
+    docnums = {hit.id: d for hit, (d, _) in zip(hits, ranked, strict=True)}
+    by_whoosh = _text_only(searcher, query, hits)
+    assert _text_only(searcher, query, hits, docnums) == by_whoosh
+    assert 0 < len(by_whoosh) < len(hits)
