@@ -4,6 +4,7 @@ matchers and collectors: same papers, same order, same scores, same totals."""
 from __future__ import annotations
 
 import os
+import random
 import re
 
 import numpy as np
@@ -14,6 +15,7 @@ from whoosh.classify import Bo1Model, Expander
 from paperreader.core.models import Paper
 from paperreader.core.search import (
     expansion,
+    ranking,
     scoring,
     segments,
     similar,
@@ -25,6 +27,8 @@ from paperreader.core.search import (
 from paperreader.core.search import (
     query as query_language,
 )
+from paperreader.core.search.index import _text_only
+from paperreader.core.search.schema import hit_from_fields
 from paperreader.core.search.segments import CACHES
 
 QUERIES = [
@@ -354,6 +358,29 @@ def test_posting_lists_decode_as_whoosh_reads_them(library, monkeypatch) -> None
     assert layouts.count(True) >= 1 and layouts.count(False) >= 10  # then blocks parsed or not
 
 
+def test_positions_decode_as_whoosh_reads_them() -> None:
+    """Postings' positions cut from their bytes at once equal Positions.decode_positions's:
+    one position or many, ints of one, two and four bytes (K, M, J), over 1,000 positions
+    (APPENDS in batches: read one by one), a value without its STOP, and none at all."""
+    from whoosh.formats import Positions
+
+    fmt = Positions()
+    rng = random.Random(5)
+    for _ in range(50):
+        lists = []
+        for _ in range(rng.randint(1, 40)):
+            n = rng.choice([1, 1, 2, 3, 7, rng.randint(1, 2500)])
+            top = rng.choice([200, 70_000, 10**7])
+            lists.append(sorted(rng.sample(range(top + n), n)))
+        values = [fmt.encode(p) for p in lists]
+        values[0] = values[0][:-1] if rng.random() < 0.3 else values[0]
+        flat, counts = w3format.decode_positions(values)
+        assert counts.tolist() == [len(fmt.decode_positions(v)) for v in values]
+        assert flat.tolist() == [x for v in values for x in fmt.decode_positions(v)]
+    flat, counts = w3format.decode_positions([])
+    assert flat.tolist() == [] and counts.tolist() == []
+
+
 @pytest.mark.parametrize("chunk", [5, 64, 1 << 20])
 def test_term_tables_walk_as_whoosh_reads_them(library, monkeypatch, chunk: int) -> None:  # type: ignore[no-untyped-def]
     """The warm-up's own walk of a term table (read a chunk at a time: records crossing a
@@ -531,3 +558,20 @@ def test_a_damaged_saved_list_is_read_from_the_index_instead(library, monkeypatc
     again = library.search("model", limit=50)
     assert CACHES.saved_warm  # the files were taken
     assert [(h.id, h.score) for h in again.hits] == [(h.id, h.score) for h in before.hits]
+
+
+@pytest.mark.parametrize(
+    "text", ['"diffusion models"', '"language models" OR reasoning', "language -large", "gener*"]
+)
+def test_text_only_by_arrays_as_by_whoosh(library, text: str) -> None:  # type: ignore[no-untyped-def]
+    """The hits a query matches only through the full text (here: those it does not match
+    at all, since the sample has no full text), found with the array plans (the hits'
+    document numbers known) or with Whoosh's matchers: the same."""
+    query = library.index.parse(text)
+    searcher = library.index.searcher()
+    ranked, _ = ranking.fast_search(searcher, library.index.parse("model"), 60, "relevance")
+    hits = [hit_from_fields(searcher.stored_fields(d), score) for d, score in ranked]
+    docnums = {hit.id: d for hit, (d, _) in zip(hits, ranked, strict=True)}
+    by_whoosh = _text_only(searcher, query, hits)
+    assert _text_only(searcher, query, hits, docnums) == by_whoosh
+    assert 0 < len(by_whoosh) < len(hits)

@@ -141,3 +141,19 @@ def fast_search(searcher, query: Q.Query, k: int, sort: str) -> tuple[list[tuple
             bar = -best[-1][0][0]  # type: ignore[index]  (its merge key starts with -key)
     candidates.sort(key=lambda c: c[0])  # type: ignore[arg-type, return-value]
     return [(glob, score) for _, glob, score in candidates[:k]], total
+
+
+def matching(searcher, query: Q.Query, docnums: list[int]) -> set[int]:  # type: ignore[no-untyped-def]
+    """Which of these documents (the searcher's numbers) the query matches, by the same
+    plans, and so the same kept lists and phrase matches, as fast_search."""
+    sources = segment_sources(searcher)
+    plan = _plan(query, searcher, sources)
+    wanted = np.array(sorted(docnums), dtype=np.int64)
+    found: set[int] = set()
+    for src in sources:
+        local = wanted[(wanted >= src.offset) & (wanted < src.offset + src.doc_count)]
+        if len(local):
+            local -= src.offset
+            mask = scoring.evaluate(plan, src).mask
+            found.update((local[mask[local]] + src.offset).tolist())
+    return found

@@ -6,6 +6,7 @@ import io
 import os
 import pickle
 import zlib
+from bisect import bisect_left
 from collections.abc import Iterator
 from itertools import accumulate
 from struct import Struct
@@ -287,13 +288,10 @@ def read_positions(
     Returns every picked posting's positions in one array, and how many each has."""
     terms = reader._terms
     info = terms.term_info(field, term)
-    flat: list[int] = []
-    counts: list[int] = []
+    wanted = picks.tolist()
     if info.is_inlined():
         values = info.inlined_postings()[2]
-        for i in picks.tolist():
-            _positions(values[i], flat, counts)
-        return np.array(flat, dtype=np.int64), np.array(counts, dtype=np.int64)
+        return decode_positions([values[i] for i in wanted])
     offset, length = info.extent()
     if isinstance(length, tuple):
         (length,) = length
@@ -305,7 +303,7 @@ def read_positions(
         data = bytes(terms._postfile.get(offset, length))
     if data[:4] != WHOOSH3_HEADER_MAGIC:
         raise IndexDamaged("a posting list does not start with its tag")
-    wanted = picks.tolist()
+    found: list[bytes] = []
     at = 0  # the next pick
     first = 0  # the posting index of this block's first posting
     position = 4
@@ -318,36 +316,105 @@ def read_positions(
         if wanted[at] < first + count:
             block = data[stream.tell() : end]
             values = pickle.loads(zlib.decompress(block) if compression else block)[2]
-            while at < len(wanted) and wanted[at] < first + count:
-                _positions(values[wanted[at] - first], flat, counts)
-                at += 1
+            stop = bisect_left(wanted, first + count, at)
+            if stop - at == count:  # every posting of the block
+                found.extend(values)
+            else:
+                found.extend([values[i - first] for i in wanted[at:stop]])
+            at = stop
         if size < 0:
             break
         first += count
         position = end
-    if len(counts) != len(wanted):
+    if len(found) != len(wanted):
         raise IndexDamaged("a posting list is shorter than its term info says")
-    return np.array(flat, dtype=np.int64), np.array(counts, dtype=np.int64)
+    return decode_positions(found)
+
+
+# A posting's positions as Positions.encode writes them: pack_uint(count), then the pickled
+# list of deltas: PROTO 2, EMPTY_LIST, BINPUT 0, then one int and APPEND, or MARK, the ints
+# (BININT1/BININT2/BININT: K, M, J) and APPENDS (in batches of 1,000), then STOP.
+_LIST_HEAD = b"\x80\x02]q\x00"
+_HEAD = 4 + len(_LIST_HEAD)
+
+
+def decode_positions(values: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
+    """Postings' positions (their encoded values), all in one array, and how many each has.
+    The ints of every value are cut from their bytes with numpy and unpickled as one list
+    (a posting at a time was most of a common phrase); a value in another layout is read
+    as Positions.decode_positions reads it."""
+    if not values:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    raw = np.frombuffer(b"".join(values), dtype=np.uint8)
+    sizes = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+    starts = np.zeros(len(values), dtype=np.int64)
+    np.cumsum(sizes[:-1], out=starts[1:])
+    ends = starts + sizes
+    ok = sizes >= _HEAD + 4
+    head = starts[:, None] + np.arange(_HEAD)
+    head[~ok] = 0
+    counts = (
+        raw[head[:, 0]].astype(np.int64) << 24
+        | raw[head[:, 1]].astype(np.int64) << 16
+        | raw[head[:, 2]].astype(np.int64) << 8
+        | raw[head[:, 3]].astype(np.int64)
+    )
+    ok &= (raw[head[:, 4:]] == np.frombuffer(_LIST_HEAD, dtype=np.uint8)).all(axis=1)
+    last = np.where(ok, ends - 1, 0)
+    ok &= raw[last] == _STOP
+    one = counts == 1
+    closing = raw[last - 1]
+    ok &= np.where(one, closing == _APPEND, (closing == _APPENDS) & (raw[starts + _HEAD] == _MARK))
+    ok &= (counts >= 1) & (counts <= 1000)
+    # Each value's ints: after the head (and MARK), before APPEND(S) and STOP.
+    cut_from = starts + _HEAD + (~one)
+    cut_to = ends - 2
+    if not ok.all():  # nothing cut from those: read one by one below
+        cut_from = np.where(ok, cut_from, starts)
+        cut_to = np.where(ok, cut_to, starts)
+    keep = np.zeros(len(raw) + 1, dtype=np.int8)
+    keep[cut_from] = 1
+    keep[cut_to] -= 1
+    ints = raw[np.cumsum(keep[:-1], dtype=np.int8).view(bool)].tobytes()
+    deltas = pickle.loads(b"\x80\x02](" + ints + b"e.")
+    if not ok.all():
+        counts = counts.copy()
+        counts[~ok] = 0
+    if len(deltas) != int(counts.sum()):
+        raise IndexDamaged("a posting's positions do not match their count")
+    flat = np.array(deltas, dtype=np.int64)
+    np.cumsum(flat, out=flat)
+    firsts = np.cumsum(counts) - counts  # each value's first delta in `flat`
+    nonempty = counts > 0
+    before = np.zeros(len(values), dtype=np.int64)
+    inner = firsts[nonempty]
+    before[nonempty] = np.where(inner > 0, flat[np.maximum(inner - 1, 0)], 0)
+    flat -= np.repeat(before, counts)  # each value's deltas start from 0
+    if ok.all():
+        return flat, counts
+    parts: list[np.ndarray] = []
+    for i, (good, a, n) in enumerate(
+        zip(ok.tolist(), firsts.tolist(), counts.tolist(), strict=True)
+    ):
+        if good:
+            parts.append(flat[a : a + n])
+        else:
+            extra: list[int] = []
+            sizes_i: list[int] = []
+            _positions(values[i], extra, sizes_i)
+            counts[i] = sizes_i[0]
+            parts.append(np.array(extra, dtype=np.int64))
+    return np.concatenate(parts), counts
+
+
+_STOP, _APPEND, _APPENDS = b".ae"
 
 
 def _positions(value: bytes, flat: list[int], counts: list[int]) -> None:
     """A posting's positions, as Positions.decode_positions reads them (pack_uint(count),
-    then the pickled list of deltas), added to `flat`. One position under 65,536 (most
-    postings) is read from its bytes: b"\x80\x02]q\x00" then K (a byte) or M (two)."""
-    size = len(value)
-    if size == 13 and value[9] == _BININT1:
-        flat.append(value[10])
-        counts.append(1)
-        return
-    if size == 14 and value[9] == _BININT2:
-        flat.append(value[10] | value[11] << 8)
-        counts.append(1)
-        return
+    then the pickled list of deltas), added to `flat`."""
     if not value.endswith(b"."):
         value += b"."
     deltas = pickle.loads(value[4:])
     flat.extend(accumulate(deltas))
     counts.append(len(deltas))
-
-
-_BININT2 = ord("M")
