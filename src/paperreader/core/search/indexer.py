@@ -132,8 +132,12 @@ class Indexer:
         waiting = self.pending()
         holder = self.holder()
         if holder is not None and holder.job == "rebuild":
-            total = holder.total or self.records.count()
-            left = max(0, total - holder.done)
+            # what searches here cannot find: the papers the index they read lacks
+            try:
+                live = 0 if self.index.open() is not None else self.index.doc_count()
+            except Exception:  # noqa: BLE001 - a damaged live index finds nothing
+                live = 0
+            left = max(0, self.records.count() - live, waiting)
             return (
                 f"{left:,} papers are not searchable yet: the search index is being rebuilt "
                 f"({holder.describe()})"
