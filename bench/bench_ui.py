@@ -1,4 +1,5 @@
-"""UI benchmark: time to the first screen with the list shown, and keystroke-to-results latency.
+"""UI benchmark: time to the first screen with the list shown, keystroke-to-results latency,
+and j/k in the list to the screen.
 
     python bench/bench_ui.py --library bench/libraries/100k          # a copy is measured
     python bench/bench_ui.py --count 10000                           # builds bench/libraries/ui-10k
@@ -7,7 +8,12 @@ Runs the real app headless through Textual's Pilot at 120x40. Keys are sent the 
 sends them (no Pilot waits in the measured span); a keystroke's latency runs from sending the
 key to the screen painted with the results of the query typed so far (the typing
 debounce is 0 now; `keystroke_to_results_accepted` stops when the list takes the results,
-before that paint). Writes bench/results/ui.json. Not run in CI.
+before that paint). A j/k press is timed twice (`jk_to_list`, `jk_to_detail`): from sending
+the key to the paint that shows the list's cursor on the new row, and to the paint that shows
+the new row's paper in the detail pane; pressed alone (a pause between presses); paced (the next
+key 0-160 ms after the last one's row showed: it lands while that row's detail is loaded and
+drawn); held (a key every 33 ms, as a terminal's key repeat). Writes bench/results/ui.json. Not run
+in CI.
 """
 
 from __future__ import annotations
@@ -83,6 +89,101 @@ async def startup_once(root: Path) -> dict[str, float]:
         "open_library_ms": (opened - started) * 1000,
         "first_screen_ms": (shown - started) * 1000,
         "detail_loaded_ms": (detail - started) * 1000,
+    }
+
+
+async def jk_moves(root: Path, presses: int = 40, held: int = 40) -> dict[str, object]:
+    """j/k in the list: key -> the cursor row painted, and key -> the detail painted.
+
+    Each paint is logged with what it put on the screen (the list's cursor row, the paper in
+    the detail pane): a paint comes ~2 ms after the key, sooner than a poll would see it."""
+    library = Library(root)
+    app = create_app(library, poll_seconds=0)
+    to_list: list[float] = []
+    to_detail: list[float] = []
+    held_list: list[float] = []
+    paced: list[float] = []
+    painted: list[tuple[float, int, str | None]] = []  # (when, cursor row, paper in the detail)
+    shown: list[str] = []
+    async with app.run_test(size=SIZE):
+        screen: MainScreen = app.main  # type: ignore[attr-defined]
+        paint = screen._compositor_refresh
+        show = screen.detail.show
+        paper_list = screen.paper_list
+        detail = screen.detail
+
+        def logged_paint() -> None:
+            paint()
+            loaded = detail.view is not None and detail.view.paper.id == detail.paper_id
+            painted.append(
+                (time.perf_counter(), paper_list.cursor, detail.paper_id if loaded else None)
+            )
+
+        def counted_show(view) -> None:  # type: ignore[no-untyped-def]
+            show(view)
+            shown.append(view.paper.id)
+
+        screen._compositor_refresh = logged_paint  # type: ignore[method-assign]
+        detail.show = counted_show  # type: ignore[method-assign]
+        await until(lambda: paper_list.total > 1 and detail.view is not None)
+        await asyncio.sleep(WARM_AFTER + 0.2)  # as in `typing`: once the cache has warmed
+        await until(
+            lambda: not any(w.group == "warm" and w.is_running for w in app.workers), timeout=900
+        )
+
+        def first_paint(since: float, check) -> float:  # type: ignore[no-untyped-def]
+            return next(t for t, row, paper in painted if t >= since and check(row, paper))
+
+        last = min(paper_list.total - 1, 20)
+        for i in range(presses):
+            key = "j" if (i // last) % 2 == 0 else "k"
+            target = paper_list.cursor + (1 if key == "j" else -1)
+            await asyncio.sleep(0.3)  # pressed alone: what the last press started has ended
+            del painted[:]
+            t0 = time.perf_counter()
+            send_key(app, key)
+            await until(lambda t=target: any(row == t for _, row, _ in painted))
+            to_list.append((first_paint(t0, lambda row, _, t=target: row == t) - t0) * 1000)
+            paper = paper_list.hit_at(target)
+            assert paper is not None
+            await until(lambda p=paper.id: any(seen == p for _, _, seen in painted))
+            to_detail.append((first_paint(t0, lambda _, seen, p=paper.id: seen == p) - t0) * 1000)
+        # Paced: the next key 0-160 ms after the last one's row was painted, as a tmux harness
+        # that sends it once it sees the new screen: it lands while the last row's detail
+        # loads and is drawn (the delay before it, the worker, the pane's layout and paint).
+        await asyncio.sleep(0.3)
+        for i in range(presses):
+            key = "j" if (i // last) % 2 == 0 else "k"
+            target = paper_list.cursor + (1 if key == "j" else -1)
+            del painted[:]
+            t0 = time.perf_counter()
+            send_key(app, key)
+            await until(lambda t=target: any(row == t for _, row, _ in painted))
+            paced.append((first_paint(t0, lambda row, _, t=target: row == t) - t0) * 1000)
+            await asyncio.sleep((i * 37 % 161) / 1000)
+        await asyncio.sleep(0.3)
+        # Held: a key every 33 ms, the next one sent whether or not the last one has shown.
+        start = paper_list.cursor
+        del shown[:]
+        del painted[:]
+        sent: list[tuple[int, float]] = []
+        for i in range(held):
+            sent.append((start + i + 1, time.perf_counter()))
+            send_key(app, "j")
+            await asyncio.sleep(0.033)
+        await until(lambda: any(row == start + held for _, row, _ in painted))
+        for row, t0 in sent:
+            # A row skipped by a paint (two keys handled in one frame) is shown by the next.
+            held_list.append((first_paint(t0, lambda r, _, row=row: r >= row) - t0) * 1000)
+        await asyncio.sleep(0.5)
+        detail_loads = len(shown)
+    library.close()
+    return {
+        "jk_to_list": summary(to_list),
+        "jk_to_detail": summary(to_detail),
+        "jk_paced_to_list": summary(paced),
+        "jk_held_to_list": summary(held_list),
+        "jk_held_detail_shown": detail_loads,
     }
 
 
@@ -205,6 +306,7 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="measure without the saved warm-up (index-warm/): the reader's first run ever",
     )
+    ap.add_argument("--jk-only", action="store_true", help="only j/k to the screen (no typing)")
     args = ap.parse_args(argv)
     source = args.library or build(args.count)
     with tempfile.TemporaryDirectory() as tmp:
@@ -215,7 +317,8 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(root / "index-warm", ignore_errors=True)
         papers = Library(root).count()
         runs = [asyncio.run(startup_once(root)) for _ in range(args.runs)]
-        typed = asyncio.run(typing(root, QUERIES, cold=args.cold))
+        typed = {} if args.jk_only else asyncio.run(typing(root, QUERIES, cold=args.cold))
+        moved = asyncio.run(jk_moves(root))
     result = {
         "library": str(source),
         "first_run": args.first_run,
@@ -223,6 +326,8 @@ def main(argv: list[str] | None = None) -> int:
         "terminal": f"{SIZE[0]}x{SIZE[1]}",
         "startup": {key: summary([r[key] for r in runs]) for key in runs[0]},
         **typed,
+        **moved,
+        "load_avg_at_end": [round(x, 2) for x in os.getloadavg()],
         "machine": {
             "python": platform.python_version(),
             "platform": platform.platform(),

@@ -450,6 +450,12 @@ class MainScreen(PaperActions, ViewActions, Background, Screen[None]):
         view = event.view
         if view.paper.id != self.current_id:
             return
+        # A key handled since (the app runs bindings before the screen's queued messages):
+        # the list's cursor is on another row already. Drawn now, this stale paper's layout
+        # and paint would hold up the paint of the row the cursor moved to.
+        hit = None if self.jumped else self.paper_list.current
+        if hit is not None and hit.id != view.paper.id:
+            return
         self.detail.show(view)
         self.paper_list.update_hit(view.paper.id, view.user)
         if view.problem and view.problem not in self._reported:

@@ -102,6 +102,7 @@ class PaperList(ScrollView, can_focus=True):
         self._pending: set[int] = set()
         self._announced: str | None = None
         self._frame_style: Style | None = None
+        self._synced: tuple[Size, Size, Size] | None = None
 
     # -- data --------------------------------------------------------------------------------
     @property
@@ -147,11 +148,15 @@ class PaperList(ScrollView, can_focus=True):
         for number, page in self._pages.items():
             for offset, hit in enumerate(page):
                 if hit.id == paper_id:
+                    shown = (hit.bookmarked, hit.state, hit.tags, hit.has_note)
                     hit.bookmarked = user.bookmarked
                     hit.state = user.state
                     hit.tags = list(user.tags)
                     hit.has_note = bool(user.note and user.note.text.strip())
-                    self.refresh_row(number * PAGE_SIZE + offset)
+                    # Only a row that changed: a repaint's region is the union of what is
+                    # dirty, so this row beside the detail pane repainted the whole list.
+                    if (hit.bookmarked, hit.state, hit.tags, hit.has_note) != shown:
+                        self.refresh_row(number * PAGE_SIZE + offset)
 
     def cached_index(self, paper_id: str) -> int | None:
         """The row of a paper, if its page is in the cache (no search is run)."""
@@ -265,6 +270,19 @@ class PaperList(ScrollView, can_focus=True):
             self.move_to(index)
             if event.chain >= 2:
                 self.action_select()
+
+    def _size_updated(
+        self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
+    ) -> bool:
+        """Every layout of the screen (the detail pane's, at each j) passes the compositor's
+        virtual size, never the list's own (its rows): ScrollView took that for a change and
+        refreshed the scrollbars, whose column made the repaint cover the whole list. Only a
+        real change of the list's size or of its own virtual size goes on to ScrollView."""
+        synced = (size, self.virtual_size, container_size)
+        if synced == self._synced:
+            return False
+        self._synced = synced
+        return super()._size_updated(size, virtual_size, container_size, layout)
 
     def on_resize(self, event: events.Resize) -> None:
         self.virtual_size = Size(event.size.width, self.state.total)
