@@ -98,8 +98,10 @@ def main() -> None:
             started = time.perf_counter()
             library.reindex()
             rebuild = time.perf_counter() - started
-        print(f"indexing {len(ids)} texts of {args.chars:,} characters (index capped at "
-              f"200,000 each): {indexed:.2f} s; a rebuild of the library: {rebuild:.2f} s")
+        print(
+            f"indexing {len(ids)} texts of {args.chars:,} characters (index capped at "
+            f"200,000 each): {indexed:.2f} s; a rebuild of the library: {rebuild:.2f} s"
+        )
         names = list(next(iter(rows.values())))
         print(f"{'':28}" + "".join(f"{n:>22}" for n in names))
         for state, row in rows.items():

@@ -158,9 +158,7 @@ async def test_offline_is_one_error_notification(app, library):
         await pilot.press("enter")
         await settle(pilot)
         # (the first error may have timed out of the list by now on a loaded machine)
-        later = [
-            n for n in app._notifications if n.severity == "error" and n is not errors[0]
-        ]
+        later = [n for n in app._notifications if n.severity == "error" and n is not errors[0]]
         assert len(later) == 1 and "arXiv query 'diffusion'" in later[0].message
 
 

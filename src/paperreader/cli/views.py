@@ -44,8 +44,10 @@ def cmd_views(args: argparse.Namespace) -> int:
         return 0
     width = max(len(r["name"]) for r in rows)
     for r in rows:
-        query = "" if r["builtin"] else f"  {r['query']}" + (
-            f"  (sort {r['sort']})" if r["sort"] != "relevance" else ""
+        query = (
+            ""
+            if r["builtin"]
+            else f"  {r['query']}" + (f"  (sort {r['sort']})" if r["sort"] != "relevance" else "")
         )
         print(f"{r['name']:<{width}}  {r['unread']:>7,} unread  {r['new']:>6,} new{query}")
     return 0

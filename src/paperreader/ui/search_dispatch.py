@@ -79,3 +79,11 @@ class SearchDispatch:
             except Exception as exc:  # a bug must cost one search, never the session
                 return SearchFailed(query, unexpected(exc))
         return SearchDone(query, result, keep_cursor, hint_only)
+
+
+# Query errors that typing more cannot mend: the reader shows them at once, even mid-word.
+LASTING_ERRORS = ("unknown field", "unmatched")
+
+
+def lasting(error: str) -> bool:
+    return error.startswith(LASTING_ERRORS)

@@ -112,18 +112,7 @@ def read_postings(reader, field: str, term: bytes) -> tuple[np.ndarray, np.ndarr
         ids = np.array(inlined_ids, dtype=np.int32)
         exact = np.array(inlined_weights, dtype=np.float32)
     else:
-        offset, length = info.extent()
-        if isinstance(length, tuple):  # how whoosh-reloaded's term info returns it
-            (length,) = length
-        where = getattr(terms._postfile, "pread_at", None)
-        if where is not None:
-            # Read the posting list with one pread, not through the memory map: the map
-            # would leave every page it touched counted in the process's resident memory.
-            fd, base = where
-            data = os.pread(fd, length, base + offset)
-        else:
-            data = bytes(terms._postfile.get(offset, length))
-        ids, exact = decode_postings(data)
+        ids, exact = decode_postings(posting_bytes(terms, info))
     # Frequency x field boost is small and exact in 16 bits, except in a huge note or text
     # (past 65,504 the cast overflows, with a RuntimeWarning on stderr): those stay 32 bits.
     if not exact.size or float(np.abs(exact).max()) > F16_MAX:
@@ -292,15 +281,7 @@ def read_positions(
     if info.is_inlined():
         values = info.inlined_postings()[2]
         return decode_positions([values[i] for i in wanted])
-    offset, length = info.extent()
-    if isinstance(length, tuple):
-        (length,) = length
-    where = getattr(terms._postfile, "pread_at", None)
-    if where is not None:
-        fd, base = where
-        data = os.pread(fd, length, base + offset)
-    else:
-        data = bytes(terms._postfile.get(offset, length))
+    data = posting_bytes(terms, info)
     if data[:4] != WHOOSH3_HEADER_MAGIC:
         raise IndexDamaged("a posting list does not start with its tag")
     found: list[bytes] = []
@@ -418,3 +399,17 @@ def _positions(value: bytes, flat: list[int], counts: list[int]) -> None:
     deltas = pickle.loads(value[4:])
     flat.extend(accumulate(deltas))
     counts.append(len(deltas))
+
+
+def posting_bytes(terms, info) -> bytes:  # type: ignore[no-untyped-def]
+    """A term's whole posting list as bytes (not inlined in the term table)."""
+    offset, length = info.extent()
+    if isinstance(length, tuple):  # how whoosh-reloaded's term info returns it
+        (length,) = length
+    where = getattr(terms._postfile, "pread_at", None)
+    if where is not None:
+        # Read the posting list with one pread, not through the memory map: the map would
+        # leave every page it touched counted in the process's resident memory.
+        fd, base = where
+        return os.pread(fd, length, base + offset)
+    return bytes(terms._postfile.get(offset, length))

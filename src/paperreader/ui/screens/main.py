@@ -34,7 +34,7 @@ from paperreader.ui.paper_actions import PaperActions, bibtex, tags_saved
 from paperreader.ui.screens.article import ArticleScreen, ListPapers
 from paperreader.ui.screens.modals import HelpScreen
 from paperreader.ui.screens.view_picker import ViewPicker
-from paperreader.ui.search_dispatch import SearchDispatch, typing_text, unexpected
+from paperreader.ui.search_dispatch import SearchDispatch, lasting, typing_text, unexpected
 from paperreader.ui.undo import Undoer
 from paperreader.ui.view_actions import ViewActions
 from paperreader.ui.widgets.detail import DetailPane, PaperView, SimilarList
@@ -61,7 +61,6 @@ TYPING_PAUSE = 0.6
 
 PLACEHOLDER = '/ to search — words, "phrases", author:x tag:x date:2024 is:bookmarked'
 
-
 # Actions whose key is a printable character: off while the search bar has focus.
 TYPED_ACTIONS = {
     "search",
@@ -84,10 +83,6 @@ TYPED_ACTIONS = {
     "mark_all_read",
     "save_view",
 }
-
-
-# Query errors that typing more cannot mend: shown at once, even mid-word.
-LASTING_ERRORS = ("unknown field", "unmatched")
 
 
 class MainScreen(PaperActions, ViewActions, Background, Screen[None]):
@@ -233,7 +228,7 @@ class MainScreen(PaperActions, ViewActions, Background, Screen[None]):
         status.add_class("-error")
         # Still typing (`date:20`, `title:(`): say so quietly and keep the list, unless no more
         # typing can mend it (an unknown field, a stray `)`).
-        if event.query.partial and not event.error.startswith(LASTING_ERRORS):
+        if event.query.partial and not lasting(event.error):
             self._set_status(Text("incomplete query"))
             if "-error" in self.query_one("#suggestion", Static).classes:
                 self._set_suggestion(None)  # an older query's error is not this one's
