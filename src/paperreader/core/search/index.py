@@ -288,7 +288,10 @@ class SearchIndex:
             raise
         except Exception:
             searcher = getattr(self._local, "searcher", None)
-            if searcher is None or searcher.up_to_date():
+            changed = searcher is not None
+            with contextlib.suppress(Exception):
+                changed = searcher is not None and not searcher.up_to_date()
+            if not changed:
                 raise
             self._local.searcher = None
             with contextlib.suppress(Exception):
@@ -333,10 +336,14 @@ class SearchIndex:
         except QueryError:
             raise
         except Exception as exc:
+            changed = True  # (a TOC that cannot be read right now: being replaced)
             with contextlib.suppress(Exception):
-                if not searcher.up_to_date():
-                    raise  # the index changed under this search: search() runs it again
-            raise QueryError(f"the query {text!r} failed: {exc}") from None
+                changed = not searcher.up_to_date()
+            if changed:
+                raise  # the index changed under this search: search() runs it again
+            raise QueryError(
+                f"the query {text!r} failed: {type(exc).__name__}: {exc}".rstrip(": ")
+            ) from None
         if pending:  # saves made here that the index does not hold yet
             hits = [hit_from_fields(searcher.stored_fields(d), score) for d, score in ranked]
             hits, total = merge_page(
