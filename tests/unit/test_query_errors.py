@@ -61,3 +61,13 @@ def test_a_bad_query_is_one_clear_line(library, query: str, fragments: list[str]
 @pytest.mark.parametrize("query", GOOD)
 def test_a_good_query_is_no_error(library, query: str) -> None:  # type: ignore[no-untyped-def]
     library.search(query, limit=5)  # raises nothing, today and once the checks are wired
+
+
+def test_the_known_fields_named_are_the_ones_a_query_may_use(library) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(QueryError) as caught:
+        library.search("foo:bar")
+    message = str(caught.value)
+    assert "known: title, abstract, author" in message
+    assert "spell_" not in message and "flags" not in message
+    with pytest.raises(QueryError, match="unknown field 'spell_title'"):
+        library.search("spell_title:x")

@@ -36,7 +36,8 @@ class Fields:
     """The field names a query may use, and how an unknown one is reported."""
 
     def __init__(self, schema_names: Iterable[str], aliases: dict[str, list[str]]) -> None:
-        names = set(schema_names)
+        # (Whoosh's `spell_*` fields hold did-you-mean words: not for queries)
+        names = {n for n in schema_names if not n.startswith("spell_")}
         self.known = {n.lower() for n in names} | {a for al in aliases.values() for a in al}
         self.known |= FILTER_PREFIXES
         alias_targets = set(aliases)
