@@ -10,8 +10,6 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
-from paperreader.core.errors import StoreError
-
 Progress = Callable[[int, int | None], None]
 OVERLAY_AT_MOST = 200  # hand edits found at open that searches here show before they are indexed
 
@@ -92,11 +90,7 @@ class LibraryIndexing:
             stale = set(found) ^ set(previous)
             stale |= {uid for uid, u in found.items() if previous.get(uid) != u}
         elif stamp:  # the files changed since the last sync
-            stale = set()
-            for path in changed:
-                with contextlib.suppress(StoreError, OSError):
-                    if data := self.store.read_file(path):
-                        stale.add(data.paper_id)
+            stale = set(self.store.ids_of(changed))
         else:  # never synced: every paper with data
             stale = set(found)
         known = self.records.get_many(sorted(stale))

@@ -381,14 +381,6 @@ class Records:
             )
         return [(r[0], r[1]) for r in rows]
 
-    def pending_after(self, seq: int, limit: int) -> list[tuple[int, str]]:
-        return [
-            (r[0], r[1])
-            for r in self.db.execute(
-                "SELECT seq, id FROM index_queue WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit)
-            )
-        ]
-
     # The store files paperreader itself wrote last (mtime, size): the store scan at open
     # then tells them from hand edits, which it must queue for the index.
     def saw_store_file(self, paper_id: str, mtime_ns: int, size: int) -> None:

@@ -467,6 +467,16 @@ class Store:
         """Files modified after `stamp` (a hand edit, or another instance's save)."""
         return [p for p in self.files() if _mtime(p) > stamp]
 
+    def ids_of(self, paths: list[Path]) -> list[str]:
+        """The paper ids the files hold (a broken or vanished file is skipped: the scan
+        reports it)."""
+        ids = []
+        for path in paths:
+            with contextlib.suppress(StoreError, OSError):
+                if data := self.read_file(path):
+                    ids.append(data.paper_id)
+        return ids
+
     def latest_change(self) -> float:
         stamps = [_mtime(p) for p in self.files()]
         return max([_mtime(self.root), *stamps]) if stamps else _mtime(self.root)

@@ -71,16 +71,6 @@ class IndexLike(Protocol):
     def clean_leftovers(self) -> None: ...
 
 
-class IndexBusy(Exception):
-    """Another process holds the lease (raised only where waiting was not asked for)."""
-
-    def __init__(self, holder: LeaseInfo) -> None:
-        super().__init__(
-            f"another paperreader process is indexing this library ({holder.describe()})"
-        )
-        self.holder = holder
-
-
 class Indexer:
     """Coordinates every write of one library's index (see the module docstring)."""
 
@@ -363,11 +353,7 @@ class Indexer:
         except _Stopped:
             return 0
         # A store file changed by hand while the papers were read: queued for the catch-up.
-        late = []
-        for path in self.store.changed_since(started):
-            with contextlib.suppress(Exception):  # a broken file is reported by the store scan
-                if data := self.store.read_file(path):
-                    late.append(data.paper_id)
+        late = self.store.ids_of(self.store.changed_since(started))
         with self.records.batch():
             self.records.clear_unindexed(upto)
             self.records.mark_unindexed(late, "user")
