@@ -18,15 +18,15 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding
-from textual.geometry import Region, Size
+from textual.geometry import Size
 from textual.message import Message
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from paperreader.core.display import readable, readable_authors
 from paperreader.core.fulltext.document import Document
 from paperreader.core.models import Paper, ReadState, UserData
 from paperreader.core.text import strip_controls
+from paperreader.ui.widgets.line_view import LineView
 
 MAX_MEASURE = 96  # the widest line of text, in cells: long lines are hard to read
 STATE_LABEL = {
@@ -189,7 +189,7 @@ def body_items(document: Document) -> list[Item]:
     return items
 
 
-class ArticleText(ScrollView, can_focus=True):
+class ArticleText(LineView, can_focus=True):
     """A paper's header and full text, wrapped to the width, with in-text search."""
 
     BINDINGS = [
@@ -237,7 +237,6 @@ class ArticleText(ScrollView, can_focus=True):
         self._margin = 1
         self._pending_block: int | None = None  # scroll there once the lines are made
         self._styles: dict[str, Style] | None = None
-        self._frame_style: Style | None = None
 
     # -- content -----------------------------------------------------------------------------
     def set_content(
@@ -422,17 +421,9 @@ class ArticleText(ScrollView, can_focus=True):
             style = self._styles[role] = self.get_component_rich_style(f"article--{role}")
         return style
 
-    def render_lines(self, crop: Region) -> list[Strip]:
-        # `rich_style` walks up the DOM: once a repaint, not once a line (as PaperList).
-        self._frame_style = self.rich_style
-        try:
-            return super().render_lines(crop)
-        finally:
-            self._frame_style = None
-
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
-        base = self._frame_style or self.rich_style
+        base = self.frame_style
         index = y + round(self.scroll_offset.y)
         if not 0 <= index < len(self.text_lines):
             return Strip.blank(width, base)

@@ -18,7 +18,6 @@ from textual import events, work
 from textual.binding import Binding
 from textual.geometry import Region, Size
 from textual.message import Message
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.worker import get_current_worker
 
@@ -27,6 +26,7 @@ from paperreader.core.errors import PaperreaderError
 from paperreader.core.library import Library
 from paperreader.core.models import Hit, ReadState, SearchResult, UserData
 from paperreader.core.text import strip_controls
+from paperreader.ui.widgets.line_view import LineView
 
 PAGE_SIZE = 200
 PAGE_CACHE = 8
@@ -52,7 +52,7 @@ class ListState:
     authors: bool = True  # show the author column (not when page 0 names no author at all)
 
 
-class PaperList(ScrollView, can_focus=True):
+class PaperList(LineView, can_focus=True):
     """Rows of papers from `library.search`, fetched a page at a time."""
 
     # Priority: run as the app reads each key, in order with the screen's keys (see MainScreen).
@@ -101,7 +101,6 @@ class PaperList(ScrollView, can_focus=True):
         self._pages: OrderedDict[int, list[Hit]] = OrderedDict()
         self._pending: set[int] = set()
         self._announced: str | None = None
-        self._frame_style: Style | None = None
         self._synced: tuple[Size, Size, Size] | None = None
 
     # -- data --------------------------------------------------------------------------------
@@ -295,18 +294,10 @@ class PaperList(ScrollView, can_focus=True):
         self.refresh()
 
     # -- drawing -----------------------------------------------------------------------------
-    def render_lines(self, crop: Region) -> list[Strip]:
-        # `rich_style` walks up the DOM (~0.15 ms): once a repaint, not once a row.
-        self._frame_style = self.rich_style
-        try:
-            return super().render_lines(crop)
-        finally:
-            self._frame_style = None
-
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         index = y + round(self.scroll_offset.y)
-        base = self._frame_style or self.rich_style
+        base = self.frame_style
         if self.state.total == 0:
             if y == 0 and width > 0:
                 style = self.get_component_rich_style("paper-list--empty")
