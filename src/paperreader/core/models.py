@@ -162,11 +162,6 @@ class Paper:
                 links[kind] = url
         return links
 
-    @property
-    def links(self) -> dict[str, str]:
-        """The same as `all_links()` (kept for older callers)."""
-        return self.all_links()
-
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["published"] = self.published.isoformat() if self.published else None

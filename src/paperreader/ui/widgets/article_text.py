@@ -143,7 +143,7 @@ def header_items(paper: Paper, user: UserData, attach_hint: str | None) -> list[
     items.append(Item(safe(" · ".join(m for m in meta if m)), "meta", space=0))
     if user.tags:
         items.append(Item(safe(" ".join(f"#{t}" for t in user.tags)), "tags", space=0))
-    for kind, url in _links(paper).items():
+    for kind, url in paper.all_links().items():
         items.append(Item(safe(f"{kind}: {url}"), "meta", space=0))
     if user.note and user.note.text.strip():
         items.append(Item("Note", "label"))
@@ -155,14 +155,6 @@ def header_items(paper: Paper, user: UserData, attach_hint: str | None) -> list[
     if attach_hint is not None:
         items.append(Item(safe(attach_hint), "message"))
     return items
-
-
-def _links(paper: Paper) -> dict[str, str]:
-    links = dict(paper.links)
-    if paper.arxiv_id:
-        links.setdefault("abstract", f"https://arxiv.org/abs/{paper.arxiv_id}")
-        links.setdefault("pdf", f"https://arxiv.org/pdf/{paper.arxiv_id}")
-    return links
 
 
 def body_items(document: Document) -> list[Item]:
