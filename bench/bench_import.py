@@ -42,10 +42,13 @@ def _folder_bytes(folder: Path) -> int:
     return total
 
 
-def _indexer_rss_mb(library: Path) -> tuple[float, float]:
-    """Resident memory of the processes working on `library` (the indexer and its workers,
-    whose command lines name it): their sum and the largest, in MB."""
-    sizes = []
+def _indexer_memory_mb(library: Path) -> dict[str, float]:
+    """Memory of the processes working on `library` (the import, the indexer and its
+    workers, whose command lines name it), in MB: the sum and the largest of their resident
+    sets (RSS counts pages a forked worker shares with its parent in both), and the sum of
+    their proportional sets (PSS: a shared page split between its sharers; the honest total)."""
+    rss: list[float] = []
+    pss = 0.0
     for entry in os.listdir("/proc"):
         if not entry.isdigit() or int(entry) == os.getpid():
             continue
@@ -53,10 +56,12 @@ def _indexer_rss_mb(library: Path) -> tuple[float, float]:
             cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
             if str(library).encode() not in cmdline:
                 continue
-            for line in Path(f"/proc/{entry}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    sizes.append(int(line.split()[1]) / 1024)
-    return sum(sizes), max(sizes, default=0.0)
+            for line in Path(f"/proc/{entry}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Rss:"):
+                    rss.append(int(line.split()[1]) / 1024)
+                elif line.startswith("Pss:"):
+                    pss += int(line.split()[1]) / 1024
+    return {"all": sum(rss), "largest": max(rss, default=0.0), "pss_all": pss}
 
 
 def _records(path: Path) -> int:
@@ -74,7 +79,7 @@ def measure(path: Path, work: Path, src: Path = ROOT / "src") -> dict[str, objec
     env = {**os.environ, "PYTHONPATH": str(src)}
     expected = _records(path)
     peak_temp = [0]
-    peak_rss = [0.0, 0.0]
+    peak_memory: dict[str, float] = {}
     stop = threading.Event()
 
     def sample() -> None:  # the index's temporary folders, every 0.2 s
@@ -82,7 +87,7 @@ def measure(path: Path, work: Path, src: Path = ROOT / "src") -> dict[str, objec
             temp = sum(
                 _folder_bytes(p)
                 for p in library.glob("*")
-                if p.is_dir() and (p.name.endswith((".new", ".old")) or "tmp" in p.name)
+                if p.is_dir() and (p.name.endswith((".new", ".old", ".stream")) or "tmp" in p.name)
             )
             index = library / "index"
             if index.exists():
@@ -90,9 +95,8 @@ def measure(path: Path, work: Path, src: Path = ROOT / "src") -> dict[str, objec
                     _folder_bytes(d) for d in index.glob("*.tmp") if d.is_dir()
                 )
             peak_temp[0] = max(peak_temp[0], temp)
-            total, largest = _indexer_rss_mb(library)
-            peak_rss[0] = max(peak_rss[0], total)
-            peak_rss[1] = max(peak_rss[1], largest)
+            for key, value in _indexer_memory_mb(library).items():
+                peak_memory[key] = max(peak_memory.get(key, 0.0), value)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -131,7 +135,7 @@ def measure(path: Path, work: Path, src: Path = ROOT / "src") -> dict[str, objec
         "searchable_total": searchable,
         "temp_peak_mb": round(peak_temp[0] / 1e6, 1),
         "index_mb": round(index_bytes / 1e6, 1),
-        "indexer_rss_peak_mb": {"all": round(peak_rss[0]), "largest": round(peak_rss[1])},
+        "indexer_rss_peak_mb": {key: round(value) for key, value in peak_memory.items()},
         "loadavg": os.getloadavg(),
     }
 

@@ -56,15 +56,15 @@ def test_the_background_indexer_exits_when_its_library_is_deleted(library_path: 
 CRASH = textwrap.dedent(
     """
     import os, signal, sys
-    from paperreader.core.search import writer
+    from paperreader.core.search import workers, writer
 
     writer.PARALLEL_REBUILD_FROM = 10  # the sample's 98 papers in two worker processes
 
-    def dying(folder, inbox, outbox):  # a worker killed once it has work (the OOM killer, say)
+    def dying(folder, inbox, outbox, me):  # a worker killed once it has work (the OOM killer, say)
         inbox.get()
         os.kill(os.getpid(), signal.SIGKILL)
 
-    writer._worker = dying  # what each forked worker runs
+    workers.work = dying  # what each forked worker runs
     from paperreader.cli import main
 
     sys.exit(main(["--library", sys.argv[1], "reindex"]))
@@ -110,14 +110,14 @@ def test_a_dying_rebuild_worker_is_one_line_and_the_next_indexer_finishes(
 CUT_SHORT = textwrap.dedent(
     """
     import json, os, signal, sys
-    from paperreader.core.search import writer
+    from paperreader.core.search import workers, writer
 
     writer.PARALLEL_REBUILD_FROM = 10
-    writer.SEGMENT_DOCS = 300  # small segments: several finish before the kill
-    writer.FEED_CHUNK = 50
-    work = writer._worker
+    workers.SEGMENT_DOCS = 300  # small segments: several finish before the kill
+    workers.FEED_CHUNK = 50
+    work = workers.work
 
-    def dying(folder, inbox, outbox):  # killed after its 20th chunk (several segments done)
+    def dying(folder, inbox, outbox, me):  # killed after its 20th chunk (several segments done)
         class Box:
             taken = 0
 
@@ -127,9 +127,9 @@ CUT_SHORT = textwrap.dedent(
                     os.kill(os.getpid(), signal.SIGKILL)
                 return inbox.get()
 
-        work(folder, Box(), outbox)
+        work(folder, Box(), outbox, me)
 
-    writer._worker = dying
+    workers.work = dying
     from paperreader.cli import main
 
     sys.exit(main(["--library", sys.argv[1], "reindex"]))

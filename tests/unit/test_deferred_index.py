@@ -169,21 +169,6 @@ def test_a_save_made_during_a_rebuild_reaches_the_new_index(library: Library, mo
     assert [h.id for h in library.search("qqpelican").hits] == [target]
 
 
-def test_a_backlog_of_most_of_the_library_is_one_rebuild(library: Library, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(indexer_module, "PARALLEL_CATCH_UP_FROM", 50)
-    rebuilds: list[int] = []
-    real = library.indexer._rebuild
-    monkeypatch.setattr(library.indexer, "_rebuild", lambda *a: rebuilds.append(1) or real(*a))
-    library.add_papers(papers(20), index=False)
-    library.catch_up()  # 20 of 118: batches
-    assert not rebuilds
-    library.add_papers(papers(150, "qqheron"), index=False)
-    assert library.catch_up() == 150  # 150 of 268: one rebuild
-    assert rebuilds == [1]
-    assert library.unindexed_count() == 0
-    assert library.search("qqheron", limit=200).total == 150
-
-
 def test_check_names_papers_waiting_for_the_index(library: Library) -> None:
     library.add_papers(papers(3), index=False)
     assert any("3 imported papers are not searchable yet" in p for p in library.check())
@@ -194,10 +179,10 @@ def test_check_names_papers_waiting_for_the_index(library: Library) -> None:
 def test_a_large_rebuild_commits_in_chunks_and_keeps_every_paper(  # type: ignore[no-untyped-def]
     library: Library, monkeypatch
 ) -> None:
-    from paperreader.core.search import writer
+    from paperreader.core.search import workers, writer
 
-    monkeypatch.setattr(writer, "SEGMENT_DOCS", 60)
-    monkeypatch.setattr(writer, "FEED_CHUNK", 10)
+    monkeypatch.setattr(workers, "SEGMENT_DOCS", 60)
+    monkeypatch.setattr(workers, "FEED_CHUNK", 10)
     monkeypatch.setattr(writer, "PARALLEL_REBUILD_FROM", 50)
     monkeypatch.setattr(writer, "QUIET_THREADS", ())  # (checked below: two processes)
     monkeypatch.setattr(writer.threading, "enumerate", lambda: [type("T", (), {"name": "main"})])

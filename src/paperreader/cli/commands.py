@@ -45,7 +45,12 @@ def cmd_import(args: argparse.Namespace) -> int:
         progress = CliProgress(f"importing {path}")
         try:
             report = library.import_path(
-                Path(path), args.format, progress=progress, index=False, **options
+                Path(path),
+                args.format,
+                progress=progress,
+                index=False,
+                indexer_from=BACKGROUND_INDEX_FROM,  # indexed beside the import, on both cores
+                **options,
             )
         except PaperreaderError as exc:
             progress.done()
@@ -62,16 +67,20 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-# An import leaving more papers than this to index returns at once and indexes them in a
-# background process (records are written ~7x faster than Whoosh indexes them).
+# An import of more papers than this starts a background indexer once this many wait, which
+# indexes them while the import writes the rest; the import returns without waiting for it.
 BACKGROUND_INDEX_FROM = 5000
 
 
 def _index_imported(library: Library, *, wait: bool) -> None:
+    from paperreader.core.search.indexer import LONG_JOBS
+
     pending = library.unindexed_count()
     if not pending:
         return
-    if wait or pending < BACKGROUND_INDEX_FROM:
+    holder = library.indexer.holder()  # (the one this import started, say: it takes them)
+    indexing = holder is not None and holder.job in LONG_JOBS
+    if wait or (pending < BACKGROUND_INDEX_FROM and not indexing):
         progress = CliProgress("indexing")
         library.run_indexer(progress, on_wait=_waiting(progress))  # (or waits for the indexer)
         progress.done()

@@ -14,6 +14,7 @@ from pathlib import Path
 from paperreader.core import importers
 from paperreader.core.display import readable
 from paperreader.core.errors import QueryError, StoreError, UnknownPaper
+from paperreader.core.import_signal import importing
 from paperreader.core.importers.base import Record, Skipped
 from paperreader.core.library_index import LibraryIndexing
 from paperreader.core.library_reading import LibraryReading
@@ -355,22 +356,42 @@ class Library(LibraryIndexing, LibraryReading, LibraryViews):
         progress: Progress | None = None,
         *,
         index: bool = True,
+        indexer_from: int | None = None,
         **options: object,
     ) -> ImportReport:
         return self.add_papers(
-            importers.read_records(Path(path), fmt, **options), progress=progress, index=index
+            importers.read_records(Path(path), fmt, **options),
+            progress=progress,
+            index=index,
+            indexer_from=indexer_from,
         )
 
     def add_papers(
-        self, records: Iterable[Record], progress: Progress | None = None, *, index: bool = True
+        self,
+        records: Iterable[Record],
+        progress: Progress | None = None,
+        *,
+        index: bool = True,
+        indexer_from: int | None = None,
     ) -> ImportReport:
         """Merge records into the library, a batch at a time: each batch lands whole or not at all.
 
         Each batch's new and changed papers are marked unindexed in the batch's transaction,
-        then indexed. `index=False` leaves them to `catch_up()`: records are written at
-        ~1,700 papers/s, Whoosh indexes ~250/s, so a large import need not wait for it."""
+        then indexed. `index=False` leaves them to the indexer; with `indexer_from`, a
+        background indexer is started once that many papers wait, to index the rest of the
+        import as it is written (on the other core: see search/stream.py)."""
+        with importing(self.root):  # (the indexer waits for our next batch meanwhile)
+            report = self._add_batches(records, progress, indexer_from)
+        if index and self.records.unindexed_count():
+            self.run_indexer()
+        return report
+
+    def _add_batches(
+        self, records: Iterable[Record], progress: Progress | None, indexer_from: int | None
+    ) -> ImportReport:
         report = ImportReport()
         seen = 0
+        started = indexer_from is None
         for chunk in _chunks(records, BATCH):
             changed: dict[str, Paper] = {}  # by id: one batch may hold the same paper twice
             with self.records.batch():
@@ -400,8 +421,8 @@ class Library(LibraryIndexing, LibraryReading, LibraryViews):
             seen += len(chunk)
             if progress:
                 progress(seen, None)
-        if index and self.records.unindexed_count():
-            self.run_indexer()
+            if not started and self.records.unindexed_count() >= indexer_from:  # type: ignore[operator]
+                started = self.indexer.holder() is not None or self.start_indexer()
         return report
 
     def _seed(self, progress: Progress | None = None) -> None:

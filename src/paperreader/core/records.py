@@ -381,6 +381,15 @@ class Records:
             )
         return [(r[0], r[1]) for r in rows]
 
+    def pending_after(self, seq: int, limit: int) -> list[tuple[int, str]]:
+        """Up to `limit` marks `(seq, id)` after `seq`, in order, the user's changes left out
+        (the bulk catch-up's cursor over an import being written)."""
+        rows = self.db.execute(
+            "SELECT seq, id FROM index_queue WHERE seq > ? AND kind != 'user' ORDER BY seq LIMIT ?",
+            (seq, limit),
+        )
+        return [(r[0], r[1]) for r in rows]
+
     # The store files paperreader itself wrote last (mtime, size): the store scan at open
     # then tells them from hand edits, which it must queue for the index.
     def saw_store_file(self, paper_id: str, mtime_ns: int, size: int) -> None:

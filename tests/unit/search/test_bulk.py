@@ -145,10 +145,10 @@ def test_a_dying_rebuild_worker_ends_the_rebuild_and_swaps_nothing(tmp_path, mon
     import time
 
     from paperreader.core.errors import IndexDamaged
-    from paperreader.core.search import writer
+    from paperreader.core.search import workers, writer
 
     monkeypatch.setattr(writer, "PARALLEL_REBUILD_FROM", 50)
-    monkeypatch.setattr(writer, "FEED_CHUNK", 20)
+    monkeypatch.setattr(workers, "FEED_CHUNK", 20)
     monkeypatch.setattr(writer.threading, "enumerate", lambda: [type("T", (), {"name": "main"})])
     add = bulk.SegmentBuilder.add
 

@@ -14,7 +14,16 @@ from whoosh import query as Q
 from paperreader.core import mapped
 from paperreader.core.errors import IndexDamaged, QueryError, _guarded
 from paperreader.core.models import Hit, Paper, SearchResult, UserData
-from paperreader.core.search import highlight, segments, similar, warmup, whoosh_patches, writer
+from paperreader.core.search import (
+    commit,
+    highlight,
+    segments,
+    similar,
+    warmup,
+    whoosh_patches,
+    writer,
+)
+from paperreader.core.search.commit import Reload
 from paperreader.core.search.highlight import query_terms, text_terms
 from paperreader.core.search.overlay import LocalChanges, merge_page
 from paperreader.core.search.query import SORTS, QueryParser
@@ -140,7 +149,7 @@ class SearchIndex:
     ) -> int:
         """Build a fresh index beside the old one, then swap it in (the full texts re-read;
         a rebuild cut short is resumed: see journal.py)."""
-        items = self._with_text(items)
+        items = self.with_text(items)
         self._ix, count = writer.rebuild(
             self.path, self.schema, items, progress, self.close, upto=upto
         )
@@ -163,11 +172,22 @@ class SearchIndex:
 
     # -- writing (only ever by the indexer lease's holder: see indexer.py) ----------------------
     @_guarded
-    def upsert(self, items: Iterable[tuple[Paper, UserData | None]]) -> int:
-        """Add or replace documents in one commit."""
-        count = writer.upsert(self.ix, self._write_lock, self._with_text(items))
+    def upsert(
+        self, items: Iterable[tuple[Paper, UserData | None]], reload: Reload | None = None
+    ) -> int:
+        """Add or replace documents in one commit (`reload`: the papers of small segments
+        folded in, see commit.py)."""
+        count = commit.upsert(self.ix, self._write_lock, self.with_text(items), self._texts(reload))
         # No generation bump needed: each thread's searcher sees the new TOC and reopens.
         return count
+
+    @_guarded
+    def add_segments(self, folder: Path, written: list, reload: Reload | None = None) -> int:  # type: ignore[type-arg]
+        """Commit segments that workers wrote in `folder` (see stream.py)."""
+        return commit.add_segments(self.ix, self._write_lock, folder, written, self._texts(reload))
+
+    def _texts(self, reload: Reload | None) -> Reload | None:
+        return None if reload is None else (lambda ids: self.with_text(reload(ids)))
 
     def remember(self, paper: Paper, user: UserData | None) -> None:
         """A save made here that the index does not hold yet: searches here show it."""
@@ -180,7 +200,7 @@ class SearchIndex:
         text = loader(paper.id)
         return IndexedPaper.of(paper, text) if text else paper
 
-    def _with_text(
+    def with_text(
         self, items: Iterable[tuple[Paper, UserData | None]]
     ) -> Iterable[tuple[Paper, UserData | None]]:
         if self.text_loader is None:

@@ -30,12 +30,15 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from paperreader.core.search import journal
+from paperreader.core.import_signal import import_running
+from paperreader.core.search import journal, stream, writer
 from paperreader.core.search.lease import Lease, LeaseInfo
+from paperreader.core.search.writer import PARALLEL_REBUILD_FROM
 
 if TYPE_CHECKING:
     from paperreader.core.models import Paper, UserData
     from paperreader.core.records import Records
+    from paperreader.core.search.commit import Reload
     from paperreader.core.store import Store
 
 Progress = Callable[[int, int | None], None]
@@ -50,9 +53,9 @@ EXIT_WAIT = 15.0  # seconds the interpreter's exit waits for the last saves' ind
 LONG_JOBS = ("rebuild", "catch-up")  # holders that apply the user's saves themselves
 USER_EVERY = 1.0  # seconds between a long job's passes over the user's saves
 CATCH_UP_BATCH = 500  # papers per commit while working the queue down (~1-2 s of Whoosh)
-# A backlog of most of the library (a first big import) is one rebuild: in two processes it
-# runs ~2.5x the rate of batches (see writer.rebuild).
-PARALLEL_CATCH_UP_FROM = 5000
+# A backlog this large (or any, while an import is being written) is indexed by worker
+# processes as it comes, on both cores (stream.py), rather than in batches of CATCH_UP_BATCH.
+BULK_CATCH_UP_FROM = 5000
 LOG_FILE = "indexer.log"
 
 
@@ -60,7 +63,16 @@ class IndexLike(Protocol):
     path: Path
 
     def open(self) -> str | None: ...
-    def upsert(self, items: Iterable[tuple[Paper, UserData | None]]) -> int: ...
+
+    schema: object
+
+    def upsert(
+        self, items: Iterable[tuple[Paper, UserData | None]], reload: Reload | None = None
+    ) -> int: ...
+    def add_segments(self, folder: Path, written: list, reload: Reload | None = None) -> int: ...  # type: ignore[type-arg]
+    def with_text(
+        self, items: Iterable[tuple[Paper, UserData | None]]
+    ) -> Iterable[tuple[Paper, UserData | None]]: ...
     def rebuild(
         self,
         items: Iterable[tuple[Paper, UserData | None]],
@@ -219,25 +231,34 @@ class Indexer:
             try:
                 if self.index.open() is not None:
                     return False  # no index to update: the rebuild that comes takes them
-                self._apply(self.records.pending(10_000, "user"))
+                self.apply(self.records.pending(10_000, "user"))
                 return True
             finally:
                 self.lease.release()
 
-    def _apply(self, marks: list[tuple[int, str]], *, clear: bool = True) -> int:
+    def apply(self, marks: list[tuple[int, str]], *, clear: bool = True) -> int:
         """Index the papers of `marks` in one commit (under the lease), then clear the marks."""
         if not marks:
             return 0
         if not self.lease.held():
             raise RuntimeError("the indexer lease was lost")  # never write after a takeover
         found = self.records.get_many([paper_id for _, paper_id in marks])
-        self.index.upsert((paper, self._user(paper.id)) for paper in found.values())
+        self.index.upsert(
+            ((paper, self.user_of(paper.id)) for paper in found.values()), reload=self.reload
+        )
         if clear:
             with self.records.batch():
                 self.records.mark_indexed(marks)
         return len(found)
 
-    def _user(self, paper_id: str) -> UserData | None:
+    def reload(self, ids: list[str]) -> Iterable[tuple[Paper, UserData | None]]:
+        """Papers indexed again (a commit folds their small segment in: see commit.py), as
+        the records and the store files hold them now."""
+        for start in range(0, len(ids), 500):
+            for paper in self.records.get_many(ids[start : start + 500]).values():
+                yield paper, self.user_of(paper.id)
+
+    def user_of(self, paper_id: str) -> UserData | None:
         """The paper's data as its file holds it now (another process or a hand edit may have
         changed it since this process read it); the last good reading if the file is broken."""
         try:
@@ -269,14 +290,10 @@ class Indexer:
                     if why is None and journal.exists(self._fresh()):
                         why = "a rebuild was cut short: it resumes"
                     force_rebuild = False
-                    backlog = self.records.unindexed_count()
-                    if why is None and (
-                        backlog >= PARALLEL_CATCH_UP_FROM and 2 * backlog >= self.records.count()
-                    ):
-                        self._rebuild(progress, should_stop)
-                        done += backlog  # (what was waiting; the rest was indexed already)
-                    elif why is not None:
+                    if why is not None:
                         done += self._rebuild(progress, should_stop)
+                    elif (procs := self._bulk_procs()) > 1:
+                        done += self._bulk_catch_up(procs, progress, should_stop)
                     done += self._catch_up(progress, should_stop)
                 finally:
                     self.lease.release()
@@ -298,8 +315,25 @@ class Indexer:
         if not journal.exists(self._fresh()):
             shutil.rmtree(self._fresh(), True)
         shutil.rmtree(self.index.path.with_name(self.index.path.name + ".old"), True)
+        shutil.rmtree(stream.stream_folder(self.index.path), True)
         with contextlib.suppress(Exception):
             self.index.clean_leftovers()
+
+    def _bulk_procs(self) -> int:
+        """Worker processes for the bulk catch-up (stream.py): for a backlog of
+        BULK_CATCH_UP_FROM papers or an import being written; 1 (none) otherwise."""
+        backlog = self.records.unindexed_count() - self.records.unindexed_count("user")
+        if backlog < BULK_CATCH_UP_FROM and not (backlog and import_running(self.root)):
+            return 1
+        return writer.rebuild_procs(PARALLEL_REBUILD_FROM)
+
+    def _bulk_catch_up(
+        self, procs: int, progress: Progress | None, should_stop: Callable[[], bool] | None
+    ) -> int:
+        self.lease.set_job("catch-up")
+        return stream.BulkCatchUp(
+            self, procs, progress, lambda: self._should_stop(should_stop)
+        ).run()
 
     def _catch_up(self, progress: Progress | None, should_stop: Callable[[], bool] | None) -> int:
         total = self.records.unindexed_count()
@@ -311,7 +345,7 @@ class Indexer:
             marks = self.records.pending(CATCH_UP_BATCH)  # the user's changes first
             if not marks:
                 break
-            self._apply(marks)
+            self.apply(marks)
             done += len(marks)
             total = max(total, done + self.records.unindexed_count())
             self.lease.progress(done, total)
@@ -369,7 +403,7 @@ class Indexer:
                 if seq > upto and seq not in applied
             ]
             if marks and self.index.open() is None:
-                self._apply(marks, clear=False)
+                self.apply(marks, clear=False)
                 applied.update(seq for seq, _ in marks)
 
     # -- the background process ------------------------------------------------------------------

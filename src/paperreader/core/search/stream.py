@@ -1,0 +1,174 @@
+"""The bulk catch-up: a large backlog of the queue (an import, perhaps still being written)
+indexed by worker processes as the papers arrive, committed a segment at a time.
+
+The import writes its records a batch at a time and marks them in the queue; the indexer
+reads the marks after its cursor, sends the papers to its workers (workers.py) and commits
+each segment they write, deleting older documents of the same papers, then clears the marks
+that segment holds. Indexing thus runs beside the import rather than after it, on both cores.
+While an import holds its signal (import_signal.py) the workers wait for its next batch; when
+nothing more comes, they write what they hold and the job ends.
+
+The user's saves (kind "user") are applied on their own every USER_EVERY seconds, as in any
+long job; a save of a paper that is with the workers waits for that paper's segment, so that
+the segment (built from the paper as it was) cannot overwrite the save.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from whoosh import index as whoosh_index
+
+from paperreader.core.import_signal import import_running
+from paperreader.core.search import workers
+from paperreader.core.search.schema import document
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from paperreader.core.models import Paper, UserData
+    from paperreader.core.records import Records
+    from paperreader.core.search.lease import Lease
+
+
+class Holder(Protocol):
+    """What the catch-up needs of the indexer that runs it (indexer.Indexer)."""
+
+    root: Path
+    records: Records
+    index: Any
+    lease: Lease
+
+    def users(self) -> dict[str, UserData]: ...
+    def apply(self, marks: list[tuple[int, str]]) -> int: ...
+    def user_of(self, paper_id: str) -> UserData | None: ...
+    def reload(self, ids: list[str]) -> Iterable[tuple[Paper, UserData | None]]: ...
+
+
+STREAM_FOLDER = "index.stream"  # beside the index: where the workers write their segments
+USER_EVERY = 1.0  # seconds between passes over the user's saves
+IDLE_WAIT = 0.1  # seconds between looks at the queue while an import writes its next batch
+PROGRESS_EVERY = 1.0  # seconds between progress reports (counting the queue costs a scan)
+
+
+def stream_folder(index_path: Path) -> Path:
+    return index_path.with_name(STREAM_FOLDER)
+
+
+class BulkCatchUp:
+    """One run of the bulk catch-up for `indexer` (which holds the lease)."""
+
+    def __init__(
+        self,
+        indexer: Holder,
+        procs: int,
+        progress: Callable[[int, int | None], None] | None,
+        should_stop: Callable[[], bool],
+    ) -> None:
+        self.indexer = indexer
+        self.records = indexer.records
+        self.index = indexer.index
+        self.procs = procs
+        self.progress = progress
+        self.should_stop = should_stop
+        self.folder = stream_folder(Path(self.index.path))
+        self.inflight: dict[str, int] = {}  # paper id -> the seq of its mark, sent not committed
+        self.done = 0
+        self._users = dict(indexer.users())
+        self._last_user_pass = time.monotonic()
+        self._last_progress = 0.0
+
+    def run(self) -> int:
+        """Index the queue's papers (not the user's saves: the catch-up after takes those)
+        until it is empty and no import is running. Returns the papers committed."""
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self.folder.mkdir(parents=True)
+        whoosh_index.create_in(str(self.folder), self.index.schema)
+        try:
+            with workers.Workers(str(self.folder), self.procs) as pool:
+                self._feed(pool)
+                if not self.should_stop():
+                    self._commit(pool.flush(last=True))
+        finally:
+            shutil.rmtree(self.folder, ignore_errors=True)
+        return self.done
+
+    def _feed(self, pool: workers.Workers) -> None:
+        cursor = 0
+        root = self.indexer.root
+        while not self.should_stop():
+            self._commit(pool.take())
+            self._user_pass()
+            marks = self.records.pending_after(cursor, workers.FEED_CHUNK)
+            # A paper marked again while the workers have it: its segment first.
+            blocked = next((k for k, (_, i) in enumerate(marks) if i in self.inflight), None)
+            if blocked is not None:
+                marks = marks[:blocked]
+            if marks:
+                self._send(pool, marks)
+                cursor = marks[-1][0]
+                continue
+            if blocked is None and import_running(root):
+                time.sleep(IDLE_WAIT)  # the import is writing its next batch
+                continue
+            # Nothing more now: what the workers hold is committed, then one more look.
+            self._commit(pool.flush())
+            cursor = 0  # (every mark up to it was sent and cleared, but newer ones of a paper)
+            if blocked is None and not self.records.pending_after(0, 1):
+                return
+
+    def _send(self, pool: workers.Workers, marks: list[tuple[int, str]]) -> None:
+        found = self.records.get_many([paper_id for _, paper_id in marks])
+        users = self._users
+        docs = [
+            document(paper, users.get(paper.id))
+            for paper, _ in self.index.with_text((p, None) for p in found.values())
+        ]
+        for seq, paper_id in marks:
+            self.inflight[paper_id] = seq
+        gone = [(seq, i) for seq, i in marks if i not in found]  # (removed since it was marked)
+        if gone:
+            with self.records.batch():
+                self.records.mark_indexed(gone)
+            for _, paper_id in gone:
+                self.inflight.pop(paper_id, None)
+        if docs:
+            pool.send(docs)
+        self._report(pool)
+
+    def _commit(self, written: list[workers.Written]) -> None:
+        if not written:
+            return
+        self.index.add_segments(self.folder, written, reload=self.indexer.reload)
+        marks = [(self.inflight.pop(i), i) for w in written for i in w.ids if i in self.inflight]
+        with self.records.batch():
+            self.records.mark_indexed(marks)
+        self.done += len(marks)
+
+    def _user_pass(self) -> None:
+        """The user's saves since the last pass, but those of papers with the workers."""
+        if time.monotonic() - self._last_user_pass < USER_EVERY:
+            return
+        self._last_user_pass = time.monotonic()
+        marks = [m for m in self.records.pending(10_000, "user") if m[1] not in self.inflight]
+        if marks:
+            self.indexer.apply(marks)
+            for _, paper_id in marks:  # (later papers of the import: their data as saved)
+                user = self.indexer.user_of(paper_id)
+                if user is not None:
+                    self._users[paper_id] = user
+
+    def _report(self, pool: workers.Workers) -> None:
+        now = time.monotonic()
+        if now - self._last_progress < PROGRESS_EVERY:
+            return
+        self._last_progress = now
+        sent = pool.sent
+        total = sent + self.records.unindexed_count() - len(self.inflight)
+        self.indexer.lease.progress(sent, total)
+        if self.progress:
+            self.progress(sent, total)

@@ -1,0 +1,187 @@
+"""Indexing worker processes: documents in, a chunk at a time; Whoosh segments out, written
+in bulk (bulk.py) into a folder, one per SEGMENT_DOCS papers and whenever asked to flush.
+
+A rebuild feeds them every paper (writer.rebuild); the queue's bulk catch-up feeds them the
+papers of an import while it is being written (stream.py). Either way the parent commits the
+segments they send back. A worker that dies or fails ends the job with IndexDamaged (never a
+wait for ever, never a segment missing unnoticed)."""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import queue
+import sys
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from whoosh import index as whoosh_index
+
+from paperreader.core.errors import IndexDamaged
+from paperreader.core.search import bulk, journal
+
+# A worker writes a segment every SEGMENT_DOCS papers (its postings are kept in memory until
+# then), as Whoosh's multisegment writer left 1,000,000 papers in 20 segments.
+SEGMENT_DOCS = 50_000
+FEED_CHUNK = 500  # papers sent to a worker at a time
+WATCH_EVERY = 1.0  # seconds between looks at the workers (are they alive?)
+FLUSH = "flush"
+
+
+@dataclass
+class Written:
+    """A segment a worker wrote (not yet in any TOC), with the ids of its papers."""
+
+    segment: Any
+    ranges: list[list[str]]  # the ids as ranges, for a rebuild's journal
+    ids: list[str] = field(default_factory=list)
+
+
+def codec():  # type: ignore[no-untyped-def]
+    from whoosh.codec import default_codec
+
+    return default_codec()
+
+
+def work(folder: str, inbox, outbox, me: int = 0) -> None:  # type: ignore[no-untyped-def]
+    """A worker process: chunks of documents in, ("segment", me, (segment, ranges)) out; on
+    FLUSH or None it writes what it holds and says ("flushed", me); None also ends it."""
+    try:
+        ix = whoosh_index.open_dir(folder)
+        codec_ = codec()
+        builder = bulk.SegmentBuilder(ix.schema, ix.storage, codec_, ix.indexname)
+        ranges = journal.Ranges()
+        while True:
+            chunk = inbox.get()
+            if chunk is None or chunk == FLUSH:
+                if len(builder):
+                    outbox.put(("segment", me, (builder.write(), ranges.take())))
+                    builder = bulk.SegmentBuilder(
+                        ix.schema, ix.storage, codec_, ix.indexname, builder
+                    )
+                outbox.put(("flushed", me, None))
+                if chunk is None:
+                    break
+                continue
+            for doc in chunk:
+                builder.add(doc)
+                ranges.add(str(doc["id"]))
+            ranges.cut()  # (this worker's next chunk is not the next in id order)
+            if len(builder) >= SEGMENT_DOCS:
+                outbox.put(("segment", me, (builder.write(), ranges.take())))
+                builder = bulk.SegmentBuilder(ix.schema, ix.storage, codec_, ix.indexname, builder)
+    except BaseException as exc:  # noqa: BLE001 - sent to the parent, which raises
+        outbox.put(("error", me, f"{type(exc).__name__}: {exc}"))
+        raise
+
+
+class Workers:
+    """`procs` forked workers writing segments into the Whoosh index in `folder`. Used as a
+    context manager: leaving it on an error kills them and drops what their queues hold."""
+
+    def __init__(self, folder: str, procs: int) -> None:
+        context = multiprocessing.get_context("fork")
+        self.inboxes = [context.Queue(maxsize=4) for _ in range(procs)]
+        self.outbox = context.Queue()
+        # (the module's `work` looked up now: tests replace it to make a worker die)
+        self.procs = [
+            context.Process(
+                target=sys.modules[__name__].work,
+                args=(folder, inbox, self.outbox, me),
+                name=f"paperreader-index-{me}",
+            )
+            for me, inbox in enumerate(self.inboxes)
+        ]
+        self.unwritten: list[deque[list[str]]] = [deque() for _ in range(procs)]
+        self.ready: list[Written] = []
+        self.sent = 0
+        self._turn = 0
+        self._flushed = 0
+
+    def __enter__(self) -> Workers:
+        for proc in self.procs:
+            proc.start()
+        return self
+
+    def __exit__(self, kind, exc, tb) -> None:  # type: ignore[no-untyped-def]
+        if kind is not None or any(proc.is_alive() for proc in self.procs):
+            self.kill()
+        for proc in self.procs:
+            proc.join(timeout=5)
+
+    def kill(self) -> None:
+        for proc in self.procs:
+            with contextlib.suppress(Exception):
+                proc.kill()
+        # Chunks still in a queue's pipe would make the interpreter's exit wait for ever on
+        # its feeder thread (nobody reads them now): drop them.
+        for box in [*self.inboxes, self.outbox]:
+            with contextlib.suppress(Exception):
+                box.cancel_join_thread()
+                box.close()
+
+    def send(self, docs: list[dict[str, object]]) -> None:
+        """One chunk of documents to the next worker in turn (waits while its queue is full,
+        collecting what the workers send meanwhile)."""
+        me = self._turn
+        self._put(me, docs)
+        self.unwritten[me].append([str(doc["id"]) for doc in docs])
+        self.sent += len(docs)
+        self._turn = (me + 1) % len(self.procs)
+
+    def take(self) -> list[Written]:
+        """The segments written since the last take (without waiting)."""
+        self._collect(wait=False)
+        taken, self.ready = self.ready, []
+        return taken
+
+    def flush(self, *, last: bool = False) -> list[Written]:
+        """Every worker writes what it holds (`last`: and ends); waits for them."""
+        self._flushed = 0
+        for me in range(len(self.procs)):
+            self._put(me, None if last else FLUSH)
+        while self._flushed < len(self.procs):
+            self._collect(wait=True)
+        return self.take()
+
+    def _put(self, me: int, item: object) -> None:
+        while True:
+            try:
+                self.inboxes[me].put(item, timeout=WATCH_EVERY)
+                return
+            except queue.Full:
+                self._collect(wait=False)
+
+    def _collect(self, *, wait: bool) -> None:
+        """Receive what the workers sent; with `wait`, at least one message. A dead worker raises."""
+        while True:
+            try:
+                kind, me, value = (
+                    self.outbox.get(timeout=WATCH_EVERY) if wait else self.outbox.get_nowait()
+                )
+            except queue.Empty:
+                dead = [p for p in self.procs if p.exitcode not in (None, 0)]
+                if dead:
+                    print(
+                        f"paperreader: an indexing worker died (exit {dead[0].exitcode}); "
+                        "its papers are indexed again by the next indexer",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                    raise IndexDamaged("an indexing worker died") from None
+                if wait:
+                    continue
+                return
+            if kind == "segment":
+                segment, ranges = value
+                ids: list[str] = []
+                chunks = self.unwritten[me]
+                while len(ids) < segment.doc_count() and chunks:  # (segments end at a chunk)
+                    ids.extend(chunks.popleft())
+                self.ready.append(Written(segment, ranges, ids))
+            elif kind == "flushed":
+                self._flushed += 1
+            else:  # "error": the worker's exception, as text
+                raise IndexDamaged(f"an indexing worker failed: {value}")
+            wait = False  # one message was waited for; take the rest that are there

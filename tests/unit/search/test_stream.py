@@ -1,0 +1,180 @@
+"""The bulk catch-up (search/stream.py): an import's papers indexed by worker processes while
+the import is still being written, with the same index as a rebuild, no save overwritten, no
+paper twice, and a dead worker one line with the marks kept."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from paperreader.core.import_signal import import_running, importing
+from paperreader.core.library import Library
+from paperreader.core.models import Note, Paper
+from paperreader.core.search import commit, stream, workers, writer
+from paperreader.core.search import indexer as indexer_module
+
+
+def papers(count: int, word: str, start: int = 0) -> list[Paper]:
+    return [
+        Paper(
+            id=f"{word}-{n:04d}",
+            title=f"A {word} paper number {n} on graphs",
+            abstract=f"About {word} and shared memory, case {n % 7}. " * (1 + n % 3),
+        )
+        for n in range(start, start + count)
+    ]
+
+
+@pytest.fixture
+def small_bulk(monkeypatch):  # type: ignore[no-untyped-def]
+    """The bulk catch-up at test sizes, in two forked workers (the test's threads are quiet)."""
+    monkeypatch.setattr(indexer_module, "BULK_CATCH_UP_FROM", 40)
+    monkeypatch.setattr(workers, "SEGMENT_DOCS", 60)
+    monkeypatch.setattr(workers, "FEED_CHUNK", 10)
+    monkeypatch.setattr(writer.threading, "enumerate", lambda: [type("T", (), {"name": "main"})])
+    runs: list[int] = []
+    real = stream.BulkCatchUp.run
+    monkeypatch.setattr(stream.BulkCatchUp, "run", lambda self: runs.append(1) or real(self))
+    return runs
+
+
+def _results(library: Library, query: str) -> list[tuple[str, float]]:
+    return [(h.id, round(h.score, 9)) for h in library.search(query, limit=500).hits]
+
+
+def test_a_bulk_catch_up_indexes_like_a_rebuild(library: Library, small_bulk, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # (no merge of small segments: Whoosh's merge sums byte-rounded field lengths, which
+    # moves scores by up to ~1%; without it the two indexes must score alike)
+    monkeypatch.setattr(commit, "SMALL_MERGE_DOCS", 0)
+    library.add_papers(papers(150, "qqheron"), index=False)
+    assert library.catch_up() == 150
+    assert small_bulk == [1]  # in the workers, not in batches
+    assert library.unindexed_count() == 0
+    assert library.index.doc_count() == library.count()
+    assert len(library.index.ix._segments()) >= 3  # a segment per 60 papers a worker had
+    assert not (library.root / stream.STREAM_FOLDER).exists()
+    queries = ["qqheron", '"shared memory"', "graphs case", "number 149", "gaussian"]
+    streamed = {q: _results(library, q) for q in queries}
+    assert streamed["qqheron"] and len(streamed["qqheron"]) == 150
+    library.reindex()
+    for query, found in streamed.items():
+        again = dict(_results(library, query))
+        assert set(again) == dict(found).keys(), query
+        assert [again[i] for i, _ in found] == pytest.approx([s for _, s in found], rel=1e-6)
+
+
+INDEXER = textwrap.dedent(
+    """
+    import sys
+    from paperreader.core.search import indexer, workers
+
+    indexer.BULK_CATCH_UP_FROM = 40
+    workers.SEGMENT_DOCS = 60
+    workers.FEED_CHUNK = 10
+    from paperreader.cli import main
+
+    sys.exit(main(["--library", sys.argv[1], "index", "--quiet"]))
+    """
+)
+
+
+def test_an_import_is_indexed_while_it_is_written(library: Library) -> None:
+    """The indexer (its own process, as in use) runs beside the import: it waits for the
+    import's next batch while the import holds its signal, and ends once the import is over,
+    with every paper in."""
+    root = library.root
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[3] / "src")}
+    with importing(root):
+        library.add_papers(papers(50, "qqkite"), index=False)
+        indexer = subprocess.Popen([sys.executable, "-c", INDEXER, str(root)], env=env)
+        try:
+            for k in range(1, 5):  # more batches, a moment apart
+                time.sleep(0.5)
+                library.add_papers(papers(50, "qqkite", start=50 * k), index=False)
+            time.sleep(0.5)
+            assert indexer.poll() is None, "the indexer ended while the import went on"
+        except BaseException:
+            indexer.kill()
+            raise
+    assert indexer.wait(timeout=60) == 0
+    assert not import_running(root)
+    assert library.unindexed_count() == 0
+    assert library.search("qqkite", limit=500).total == 250
+    assert library.index.doc_count() == library.count()
+
+
+def test_a_save_during_the_bulk_catch_up_is_not_overwritten(
+    library: Library, small_bulk, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """A note saved (by another process) for a paper the workers hold, and a paper the import
+    writes again meanwhile: both end up as saved, each paper once."""
+    library.add_papers(papers(120, "qqplover"), index=False)
+    stamp = datetime.now(timezone.utc)
+    real_send = stream.BulkCatchUp._send
+    sent: list[int] = []
+
+    def send_then_change(self, pool, marks):  # type: ignore[no-untyped-def]
+        real_send(self, pool, marks)
+        sent.append(1)
+        if len(sent) == 2:
+            first = marks[0][1]  # with the workers now
+            library.store.update(
+                first, lambda u: setattr(u, "note", Note("qqpelican", stamp, stamp))
+            )
+            library.records.mark_unindexed([first], "user")
+            again = library.records.get(marks[1][1])
+            again.title = "Retitled qqosprey paper"
+            library.records.put(again)
+            library.records.mark_unindexed([again.id])
+
+    monkeypatch.setattr(stream.BulkCatchUp, "_send", send_then_change)
+    library.catch_up()
+    assert library.unindexed_count() == 0
+    assert len(library.search("qqpelican").hits) == 1
+    assert [h.title for h in library.search("qqosprey").hits] == ["Retitled qqosprey paper"]
+    assert library.index.doc_count() == library.count()  # no paper twice
+
+
+def test_a_dead_worker_ends_the_bulk_catch_up_and_the_next_indexer_finishes(  # type: ignore[no-untyped-def]
+    library: Library, small_bulk, monkeypatch
+) -> None:
+    import os
+
+    from paperreader.core.errors import IndexDamaged
+    from paperreader.core.search import bulk
+
+    library.add_papers(papers(100, "qqwren"), index=False)
+    add = bulk.SegmentBuilder.add
+    monkeypatch.setattr(
+        bulk.SegmentBuilder,
+        "add",
+        lambda self, doc: os._exit(3) if self.docs == 15 else add(self, doc),
+    )
+    started = time.monotonic()
+    with pytest.raises(IndexDamaged, match="worker died"):
+        library.catch_up()
+    assert time.monotonic() - started < 30
+    assert library.unindexed_count() >= 70  # what no commit holds is still queued
+    monkeypatch.setattr(bulk.SegmentBuilder, "add", add)
+    library.catch_up()
+    assert library.unindexed_count() == 0
+    assert library.search("qqwren", limit=500).total == 100
+    assert library.index.doc_count() == library.count()
+    assert not (library.root / stream.STREAM_FOLDER).exists()
+
+
+def test_the_import_signal_is_dropped_when_the_importer_ends(tmp_path: Path) -> None:
+    assert not import_running(tmp_path)
+    with importing(tmp_path):
+        assert import_running(tmp_path)
+        with importing(tmp_path):  # two imports at once share it
+            assert import_running(tmp_path)
+        assert import_running(tmp_path)
+    assert not import_running(tmp_path)
