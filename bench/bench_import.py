@@ -6,6 +6,7 @@ temporary runs) against the final index's size.
     python bench/bench_import.py --papers 10000,100000 [--label after]
     python bench/bench_import.py --papers 1000000          # opt-in: ~17 min at the target
     python bench/bench_import.py --file /work/shared/fixtures/arxiv_atom_all-testing_100entries_2026.xml
+    python bench/bench_import.py --file FILE --into LIBRARY --runs 3   # into a copy of a library
 
 Snapshot files are generated once under bench/out/ (bench/corpus.py); results go to
 bench/results/import-<papers>-<date>-<label>.json.
@@ -71,11 +72,19 @@ def _records(path: Path) -> int:
     return sum(isinstance(r, Paper) for r in importers.read_records(path))
 
 
-def measure(path: Path, work: Path, src: Path = ROOT / "src") -> dict[str, object]:
+def measure(
+    path: Path, work: Path, src: Path = ROOT / "src", into: Path | None = None
+) -> dict[str, object]:
     from paperreader.core.library import Library
 
     library = work / "lib"
     shutil.rmtree(library, ignore_errors=True)
+    if into is not None:  # an existing library (copied): the import adds to it
+        shutil.copytree(into, library)
+    base = 0
+    if into is not None:
+        with Library(library, seed=False) as lib:
+            base = lib.search("", limit=1).total
     env = {**os.environ, "PYTHONPATH": str(src)}
     expected = _records(path)
     peak_temp = [0]
@@ -116,9 +125,9 @@ def measure(path: Path, work: Path, src: Path = ROOT / "src") -> dict[str, objec
         while time.perf_counter() - started < 4 * 3600:
             try:  # every paper of the file found by a search (the newest-first list of all)
                 total = lib.search("", limit=1).total
-                if total >= expected and lib.unindexed_count() == 0:
+                if total >= base + expected and lib.unindexed_count() == 0:
                     found_at = time.perf_counter() - started
-                    papers = total
+                    papers = total - base
                     break
             except Exception:  # noqa: BLE001 - the index is being swapped in
                 pass
@@ -128,6 +137,7 @@ def measure(path: Path, work: Path, src: Path = ROOT / "src") -> dict[str, objec
     index_bytes = _folder_bytes(library / "index")
     return {
         "file": path.name,
+        "into": f"{into} ({base:,} papers)" if into else None,
         "papers": papers,
         "command_s": round(returned, 2),
         "searchable_s": round(found_at, 2) if found_at else None,
@@ -148,6 +158,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--file", type=Path, help="import this file instead")
     ap.add_argument("--label", default="run")
     ap.add_argument("--src", type=Path, default=ROOT / "src", help="the code to run (a before)")
+    ap.add_argument("--into", type=Path, help="import into a copy of this library")
+    ap.add_argument("--runs", type=int, default=1, help="runs of each file")
+    ap.add_argument("--keep", type=Path, help="move the library built here to this folder")
     args = ap.parse_args(argv)
     from run import machine
 
@@ -164,9 +177,12 @@ def main(argv: list[str] | None = None) -> int:
             runs.append(snapshot)
     RESULTS.mkdir(parents=True, exist_ok=True)
     OUT.mkdir(parents=True, exist_ok=True)
-    for path in runs:
+    for path in [p for p in runs for _ in range(args.runs)]:
         with tempfile.TemporaryDirectory(dir=OUT) as tmp:
-            result = measure(path, Path(tmp), args.src)
+            result = measure(path, Path(tmp), args.src, args.into)
+            if args.keep:  # (for the phrase and reader benchmarks at this size)
+                shutil.rmtree(args.keep, ignore_errors=True)
+                shutil.move(Path(tmp) / "lib", args.keep)
         result["machine"] = machine()
         print(json.dumps(result))
         name = path.stem if args.file else f"{result['papers'] // 1000}k"

@@ -121,11 +121,11 @@ CUT_SHORT = textwrap.dedent(
         class Box:
             taken = 0
 
-            def get(self):
+            def get(self, **wait):
                 Box.taken += 1
                 if Box.taken > 20:
                     os.kill(os.getpid(), signal.SIGKILL)
-                return inbox.get()
+                return inbox.get(**wait)
 
         work(folder, Box(), outbox, me)
 
@@ -167,3 +167,68 @@ def test_a_rebuild_cut_short_resumes_from_its_finished_segments(library_path: Pa
         assert lib.search("sheaves", limit=5000).total == 4000
         assert lib.check() == []
         assert not fresh.exists() and not journal.exists(fresh)
+
+
+SLOW_STREAM = textwrap.dedent(
+    """
+    import sys, time
+    from paperreader.core.search import bulk, indexer, workers
+
+    indexer.BULK_CATCH_UP_FROM = 100
+    workers.SEGMENT_DOCS = 10_000
+    workers.FEED_CHUNK = 20
+    add = bulk.SegmentBuilder.add
+
+    def slow_add(self, doc):  # a slow worker: still busy when its indexer is killed
+        time.sleep(0.01)
+        add(self, doc)
+
+    bulk.SegmentBuilder.add = slow_add
+    from paperreader.cli import main
+
+    sys.exit(main(["--library", sys.argv[1], "index"]))
+    """
+)
+
+
+def _processes_naming(text: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if text.encode() in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                pass
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc")
+def test_the_workers_of_a_killed_indexer_leave_too(library_path: Path) -> None:
+    """kill -9 of the indexer in its bulk catch-up: its worker processes (which hold its
+    queues' pipes open, so never see them close) notice and exit; the next indexer finishes."""
+    import os
+    import signal
+
+    with Library(library_path) as lib:
+        lib.add_papers(
+            [Paper(id=f"k-{n:05d}", title=f"Paper {n} on lattices") for n in range(1500)],
+            index=False,
+        )
+    proc = subprocess.Popen([sys.executable, "-c", SLOW_STREAM, str(library_path)], env=child_env())
+    deadline = time.monotonic() + 60
+    while len(_processes_naming(str(library_path))) < 3 and time.monotonic() < deadline:
+        time.sleep(0.1)  # the indexer and its two workers
+    assert len(_processes_naming(str(library_path))) >= 3
+    time.sleep(1.0)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 10
+    while _processes_naming(str(library_path)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _processes_naming(str(library_path)) == [], "workers outlived their indexer"
+    with Library(library_path) as lib:
+        lib.run_indexer()
+        assert lib.search("lattices", limit=1).total == 1500
+        assert lib.index.doc_count() == lib.count()
+        assert not (library_path / "index.stream").exists()

@@ -13,7 +13,6 @@ from datetime import date
 from typing import Any
 
 from paperreader.cli.common import open_library, say
-from paperreader.core import fetch
 from paperreader.core.errors import PaperreaderError
 from paperreader.core.models import Paper, normalise_arxiv_id
 
@@ -86,6 +85,8 @@ def _progress(label: str) -> Any:
 
 def run_fetch(args: argparse.Namespace, library: Any) -> int:
     """Fetch what `args` asks for and add it to `library`; 0 on success, 1 on any failure."""
+    from paperreader.core import fetch  # (httpx: loaded by the commands that fetch only)
+
     source = args.fetch_source
     if source == "text":
         return fetch_texts(args.ids, library)

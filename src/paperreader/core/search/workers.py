@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
 import queue
 import sys
 from collections import deque
@@ -47,13 +48,14 @@ def codec():  # type: ignore[no-untyped-def]
 def work(folder: str, inbox, outbox, me: int = 0) -> None:  # type: ignore[no-untyped-def]
     """A worker process: chunks of documents in, ("segment", me, (segment, ranges)) out; on
     FLUSH or None it writes what it holds and says ("flushed", me); None also ends it."""
+    parent = os.getppid()
     try:
         ix = whoosh_index.open_dir(folder)
         codec_ = codec()
         builder = bulk.SegmentBuilder(ix.schema, ix.storage, codec_, ix.indexname)
         ranges = journal.Ranges()
         while True:
-            chunk = inbox.get()
+            chunk = _next(inbox, parent)
             if chunk is None or chunk == FLUSH:
                 if len(builder):
                     outbox.put(("segment", me, (builder.write(), ranges.take())))
@@ -74,6 +76,17 @@ def work(folder: str, inbox, outbox, me: int = 0) -> None:  # type: ignore[no-un
     except BaseException as exc:  # noqa: BLE001 - sent to the parent, which raises
         outbox.put(("error", me, f"{type(exc).__name__}: {exc}"))
         raise
+
+
+def _next(inbox, parent: int):  # type: ignore[no-untyped-def]
+    """The next item for this worker; exits when the indexer that started it is gone (killed:
+    nobody will send more, and its queue's pipe never closes while this worker holds it)."""
+    while True:
+        try:
+            return inbox.get(timeout=WATCH_EVERY)
+        except queue.Empty:
+            if os.getppid() != parent:
+                os._exit(0)
 
 
 class Workers:
