@@ -117,7 +117,10 @@ class BulkCatchUp:
                 continue
             # Nothing more now: what the workers hold is committed, then one more look.
             self._commit(pool.flush())
-            cursor = 0  # (every mark up to it was sent and cleared, but newer ones of a paper)
+            # Every mark up to the cursor was sent and is cleared now, but newer ones of a paper
+            # (and, should a segment not have named a paper, that paper's: sent again).
+            self.inflight.clear()
+            cursor = 0
             if blocked is None and not self.records.pending_after(0, 1):
                 return
 
