@@ -21,6 +21,7 @@ from paperreader.core.search import (
     similar,
     spelling,
     w3format,
+    w3values,
     warmup,
     whoosh_patches,
 )
@@ -334,12 +335,14 @@ def test_posting_lists_decode_as_whoosh_reads_them(library, monkeypatch) -> None
         lambda raw, count: layouts.append(parse(raw, count) is not None) or parse(raw, count),
     )
     whole: list[bool] = []  # lists read at once (every block in the usual layout)
-    at_once = w3format._decode_postings_at_once
-    monkeypatch.setattr(
-        w3format,
-        "_decode_postings_at_once",
-        lambda data: whole.append(at_once(data) is not None) or at_once(data),
-    )
+    decode = w3format.decode_blocks
+
+    def decode_and_note(raws: list[bytes], counts: list[int]):  # type: ignore[no-untyped-def]
+        found = decode(raws, counts)
+        whole.append(all(p is not None for p in found[2]))
+        return found
+
+    monkeypatch.setattr(w3format, "decode_blocks", decode_and_note)
     searcher = library.index.searcher()
     (source,) = segments.segment_sources(searcher)
     reader = source.reader
@@ -374,10 +377,10 @@ def test_positions_decode_as_whoosh_reads_them() -> None:
             lists.append(sorted(rng.sample(range(top + n), n)))
         values = [fmt.encode(p) for p in lists]
         values[0] = values[0][:-1] if rng.random() < 0.3 else values[0]
-        flat, counts = w3format.decode_positions(values)
+        flat, counts = w3values.decode_positions(values)
         assert counts.tolist() == [len(fmt.decode_positions(v)) for v in values]
         assert flat.tolist() == [x for v in values for x in fmt.decode_positions(v)]
-    flat, counts = w3format.decode_positions([])
+    flat, counts = w3values.decode_positions([])
     assert flat.tolist() == [] and counts.tolist() == []
 
 

@@ -52,11 +52,12 @@ class Segment(Protocol):
         """`make()` (document numbers and scores), kept under `key` while there is room."""
         ...
 
-    def positions(
-        self, field: str, term: bytes, picks: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """The positions of the term's postings at indexes `picks` of its posting list, all
-        in one array, and how many each posting has."""
+    def with_positions(
+        self, field: str, term: bytes
+    ) -> tuple[np.ndarray, Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]]:
+        """The term's sorted document numbers, and a function of `picks` (ascending indexes in
+        its posting list) giving those postings' positions, all in one array, and how many
+        each posting has."""
         ...
 
 
@@ -178,7 +179,8 @@ def _phrase(plan: Phrase, seg: Segment) -> tuple[np.ndarray, np.ndarray]:
     """The phrase's documents and scores: the words' lists intersected (rarest first), then
     the positions of only the documents left, matched as arrays."""
     words = plan.words
-    lists = [seg.postings(w.field, w.term)[0] for w in words]
+    read = [seg.with_positions(w.field, w.term) for w in words]
+    lists = [ids for ids, _ in read]
     docs = lists[min(range(len(words)), key=lambda i: len(lists[i]))]
     for ids in sorted(lists, key=len):
         docs = docs[np.isin(docs, ids, assume_unique=True)]
@@ -187,9 +189,9 @@ def _phrase(plan: Phrase, seg: Segment) -> tuple[np.ndarray, np.ndarray]:
     # Spans as (candidate number, first position, last position), one word at a time.
     cand = None
     start = end = None
-    for word, ids in zip(words, lists, strict=True):
+    for ids, positions in read:
         picks = np.searchsorted(ids, docs)
-        where, counts = seg.positions(word.field, word.term, picks)
+        where, counts = positions(picks)
         owner = np.repeat(np.arange(len(docs), dtype=np.int64), counts)
         if cand is None:
             cand, start, end = owner, where, where
