@@ -64,7 +64,7 @@ def test_positions_cut_from_blocks_are_whooshs(seed: int, monkeypatch) -> None: 
     block, blocks of under 4 postings (unpickled: another layout). With nothing over 1,000
     positions, every block of 4 postings or more is cut from its bytes, none unpickled."""
     rng = random.Random(seed)
-    raws, counts, firsts, expected = _list(rng, rng.randint(1, 12))
+    raws, counts, firsts, expected = _list(rng, rng.randint(1, 12), share=(0.3, 0.7)[seed % 2])
     unpickled: list[int] = []
     whole = w3values.Blocks._unpickled
     monkeypatch.setattr(
@@ -105,3 +105,20 @@ def test_a_value_in_another_layout_is_unpickled() -> None:
     raw = _block(values, rng)
     blocks = w3values.Blocks([raw], [128], [0])
     _check(blocks, [FMT.decode_positions(v) for v in values], np.arange(128))
+
+
+def test_backreferences_of_both_sizes_in_one_gap(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A value repeated twice in a row after it and others, BINGETs of a memo below 256 and
+    of one past it side by side (between values and after the last): cut from the bytes,
+    with Whoosh's positions."""
+    rng = random.Random(3)
+    distinct = [FMT.encode(_positions(rng, False)) for _ in range(110)]
+    values = distinct[:100] + [distinct[3], distinct[90], distinct[99], distinct[99]]
+    values += distinct[100:] + [distinct[95], distinct[5], distinct[109]]
+    assert len(values) < 128
+    raw = _block(values, rng)
+    assert b"j" in raw and raw.count(b"h") > 4
+    monkeypatch.setattr(w3values.Blocks, "_unpickled", None)  # (not called)
+    blocks = w3values.Blocks([raw], [len(values)], [0])
+    _check(blocks, [FMT.decode_positions(v) for v in values], np.arange(len(values)))
+    _check(blocks, [FMT.decode_positions(v) for v in values], np.arange(98, len(values), 2))

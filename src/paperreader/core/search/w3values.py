@@ -155,8 +155,8 @@ _PAD = 16
 def _cut_values(blocks: Blocks, which: list[int]) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Where each posting's value lies in the values' bytes of blocks `which` (each parsed by
     w3format._parse_block), found with numpy for all of them at once (a block unpickled was
-    ~40 us, most of a cold phrase). Returns the bytes, each value's list head and end, and
-    each posting's value; and per block whether it was not in this layout (then nothing)."""
+    ~40 us, most of a cold phrase). Returns the bytes, each value's BINUNICODE and list head,
+    and each posting's value; and per block whether it was not in this layout (then nothing)."""
     sections = [blocks.raws[b][blocks.values_at[b] :] for b in which]  # type: ignore[misc]
     counts = np.array([blocks.counts[b] for b in which], dtype=np.int64)
     lens = np.fromiter(map(len, sections), dtype=np.int64, count=len(sections))
@@ -176,43 +176,55 @@ def _cut_values(blocks: Blocks, which: list[int]) -> tuple[dict[str, np.ndarray]
     if bad.any():
         return {}, bad
     # Back from the head: the count's two low bytes (UTF-8: 1 or 2 bytes each), two zero
-    # bytes, the BINUNICODE's opcode and 4-byte length; forward from its end, the PUTs.
+    # bytes (checked for the values read), the BINUNICODE's opcode and 4-byte length.
     q = m - 1 - ((a[m - 2] & 0xFE) == 0xC2)
     x = np.maximum(q - 8 - ((a[q - 2] & 0xFE) == 0xC2), starts[blk])
-    e = np.minimum(x + 5 + _le32(a, x + 1), size - 1)
-    k = np.arange(len(m)) - first[blk]
-    g = a[starts + len(_GLOBAL)].astype(np.int64)[blk]
-    memo = g + 4 + 3 * k
-    put_r = np.where(memo < 256, 2, 5)
-    after = e + np.where(memo - 2 < 256, 2, 5) + np.where(memo - 1 < 256, 2, 5) + 4 + put_r
-    after += np.where(k == 0, 11 + np.where(g + 2 < 256, 2, 5) - 2, 0)  # "latin1" itself
-    reduce_at = after - put_r - 1
-    ok = (a[x] == _X) & (a[e - 1] == _STOP) & (a[reduce_at] == _REDUCE)
-    ok &= np.where(k == 0, x == starts[blk] + len(_GLOBAL) + 1, a[x - 2] == _H)
+    memo = (a[starts + len(_GLOBAL)].astype(np.int64) + 4)[blk]  # g + 4 + 3k: its REDUCE's
+    memo += 3 * (np.arange(len(m)) - first[blk])
+    bad |= x[first] != starts + len(_GLOBAL) + 1
+    ok = a[x] == _X
+    nexts = np.flatnonzero(blk[1:] == blk[:-1]) + 1  # values after one of their block
+    ok[nexts] &= a[x[nexts] - 2] == _H
+    # A value followed by the next (no BINGETs between) ends right before it, with REDUCE and
+    # its PUT; the others, and each block's last, are read forward from their end.
+    ends = np.append(blk[1:] != blk[:-1], True)  # each block's last value
+    item = x[nexts] - 2
+    named = memo[nexts - 1]
+    closed = np.where(
+        named < 256,
+        (a[item - 3] == _REDUCE) & (a[item - 2] == _Q) & (a[item - 1] == (named & 0xFF)),
+        (a[item - 6] == _REDUCE) & (a[item - 5] == _R) & (a[item - 4] == (named & 0xFF)),
+    )
     bad |= np.bincount(blk, weights=~ok, minlength=len(which)) > 0
-    # BINGETs of values met before sit between a value and the next one's start (its BINGET
-    # of the GLOBAL); after the last, as many as the block still lacks, then TUPLE.
-    last = np.append(blk[1:] != blk[:-1], True)
-    gap = np.append(x[1:] - 2, 0) - after
-    gap[last] = 0
-    bad |= np.bincount(blk, weights=gap < 0, minlength=len(which)) > 0
+    if bad.any():
+        return {}, bad
+    reading = ends.copy()
+    reading[nexts[~closed] - 1] = True
+    v = np.flatnonzero(reading)
+    e = np.minimum(x[v] + 5 + _le32(a, x[v] + 1), size - 1)  # the value's end
+    put = np.where(memo[v] < 256, 2, 5)
+    after = e + np.where(memo[v] - 2 < 256, 2, 5) + np.where(memo[v] - 1 < 256, 2, 5) + 4 + put
+    after += np.where(v == first[blk[v]], 11, 0)  # the first value: "latin1" itself, PUT
+    fine = (a[e - 1] == _STOP) & (a[after - put - 1] == _REDUCE)
+    fine &= a[np.minimum(after - put + 1, size)] == (memo[v] & 0xFF)
+    last = ends[v]
+    gap = x[np.minimum(v + 1, len(m) - 1)] - 2 - after
+    fine &= last | (gap > 0)
+    bad[blk[v[~fine]]] = True
     if bad.any():
         return {}, bad
     # How many BINGETs follow each value, and where they start.
     refs = np.zeros(len(m), dtype=np.int64)
-    inner = np.flatnonzero(gap > 0)
-    refs[inner], ok, inner_at = _gap_refs(a, after[inner], gap[inner], None)
-    bad[blk[inner[~ok]]] = True
+    refs[v[~last]], ok, inner_at = _gap_refs(a, after[~last], gap[~last], None)
+    bad[blk[v[~last][~ok]]] = True
     lacking = counts - got - np.bincount(blk, weights=refs, minlength=len(which)).astype(np.int64)
     bad |= lacking < 0
     if bad.any():
         return {}, bad
-    ends = np.flatnonzero(last)  # each block's last value
-    tails = ends[lacking > 0]
-    refs[tails], ok, tail_at = _gap_refs(a, after[tails], None, lacking[lacking > 0])
-    bad[blk[tails[~ok]]] = True
-    closed = ends[lacking == 0]
-    bad[blk[closed]] |= a[np.minimum(after[closed], size)] != _TUPLE
+    tails = lacking > 0  # (v[last]: each block's last value, in block order)
+    refs[v[last][tails]], ok, tail_at = _gap_refs(a, after[last][tails], None, lacking[tails])
+    bad[tails] |= ~ok
+    bad[~tails] |= a[np.minimum(after[last][~tails], size)] != _TUPLE
     if bad.any():
         return {}, bad
     source = np.empty(int(counts.sum()), dtype=np.int64)
@@ -220,24 +232,20 @@ def _cut_values(blocks: Blocks, which: list[int]) -> tuple[dict[str, np.ndarray]
     source[posting] = np.arange(len(m))
     where = np.sort(np.concatenate([inner_at, tail_at]))
     if len(where):
-        # Each BINGET names a REDUCE's memo: an earlier value of its block, checked at its PUT.
+        # Each BINGET names the REDUCE memo of a value before it (every value's memo was
+        # checked at its PUT): the k-th before it is 3k below the latest value's.
         owner = np.repeat(np.arange(len(m)), refs)
-        named = np.where(a[where] == _H, a[where + 1].astype(np.int64), _le32(a, where + 1))
-        nth = (named - g[owner] - 4) // 3
-        target = np.clip(first[blk[owner]] + nth, 0, owner)
-        fine = (named - g[owner] - 4) % 3 == 0
-        fine &= (nth >= 0) & (first[blk[owner]] + nth <= owner)
-        fine &= _put_arg(a, reduce_at[target] + 1) == named
+        name = a[where + 1].astype(np.int64)
+        name += (a[where] == _J) * (a[where + 2].astype(np.int64) << 8)
+        back = memo[owner] - name
+        target = owner - back // 3
+        fine = (back % 3 == 0) & (back >= 0) & (target >= first[blk[owner]])
         if not fine.all():
             bad[blk[owner[~fine]]] = True
             return {}, bad
-        source[
-            np.repeat(posting, refs)
-            + 1
-            + np.arange(len(where))
-            - np.repeat(np.cumsum(refs) - refs, refs)
-        ] = target
-    return {"a": a, "m": m, "x": x, "e": e, "source": source}, bad
+        at = np.repeat(posting + 1 - (np.cumsum(refs) - refs), refs) + np.arange(len(where))
+        source[at] = target
+    return {"a": a, "m": m, "x": x, "source": source}, bad
 
 
 def _gap_refs(
@@ -300,7 +308,8 @@ def _positions_of(
     the layout or disagree with their counts."""
     a = cut["a"]
     value = cut["source"][local]
-    m, x, e = cut["m"][value], cut["x"][value], cut["e"][value]
+    m, x = cut["m"][value], cut["x"][value]
+    e = np.minimum(x + 5 + _le32(a, x + 1), len(a) - _PAD - 1)  # the value's end
     lead = (a[m - 2] & 0xFE) == 0xC2
     q = m - 1 - lead
     counts = (a[q - 1] + 0x40 * (a[q - 2] == 0xC3)).astype(np.int64) * 256 + (
