@@ -186,13 +186,16 @@ def _phrase(plan: Phrase, seg: Segment) -> tuple[np.ndarray, np.ndarray]:
         docs = docs[np.isin(docs, ids, assume_unique=True)]
         if not len(docs):
             return _EMPTY_INT, _EMPTY_FLOAT
-    # Spans as (candidate number, first position, last position), one word at a time.
+    # Spans as (candidate number, first position, last position), one word at a time; each
+    # word's positions only for the candidates whose spans are still going.
     cand = None
     start = end = None
+    alive = np.arange(len(docs), dtype=np.int64)
     for ids, positions in read:
-        picks = np.searchsorted(ids, docs)
-        where, counts = positions(picks)
-        owner = np.repeat(np.arange(len(docs), dtype=np.int64), counts)
+        if cand is not None:
+            alive = cand[np.append(True, cand[1:] != cand[:-1])]  # (cand ascends)
+        where, counts = positions(np.searchsorted(ids, docs[alive]))
+        owner = np.repeat(alive, counts)
         if cand is None:
             cand, start, end = owner, where, where
             continue

@@ -43,7 +43,7 @@ class Blocks:
         sizes = np.array(self.counts, dtype=np.int64)
         if block[0] < 0 or (picks >= self.firsts[block] + sizes[block]).any():
             raise IndexDamaged("a posting list is shorter than its term info says")
-        touched = np.unique(block).tolist()
+        touched = block[np.append(True, block[1:] != block[:-1])].tolist()  # (picks ascend)
         fast = [b for b in touched if self.values_at[b] is not None]
         cut = _cut_values(self, fast) if fast else None
         if cut is not None and cut[1].any():  # blocks in another layout: the rest again
@@ -51,15 +51,20 @@ class Blocks:
             cut = _cut_values(self, fast) if fast else None
             if cut is not None and cut[1].any():
                 cut = None
-        if cut is None:
-            fast = []
-        quick = np.isin(block, fast)
+        # Each fast block's first posting among those of the fast blocks, concatenated.
+        before = np.full(len(sizes), -1, dtype=np.int64)
+        if cut is not None:
+            before[fast] = np.cumsum(sizes[fast]) - sizes[fast]
+        quick = before[block] >= 0
         parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (picks' order, flat, counts)
-        if quick.any():
-            # The picks' indexes among the postings of the `fast` blocks, concatenated.
-            before = np.cumsum([0] + [self.counts[b] for b in fast])[:-1]
-            slot = np.searchsorted(fast, block[quick])
-            local = picks[quick] - self.firsts[block[quick]] + before[slot]
+        if quick.all():
+            local = picks - self.firsts[block] + before[block]
+            found = _positions_of(cut[0], local)  # type: ignore[index]
+            if found is not None:
+                return found
+            quick[:] = False
+        elif quick.any():
+            local = picks[quick] - self.firsts[block[quick]] + before[block[quick]]
             found = _positions_of(cut[0], local)  # type: ignore[index]
             if found is None:
                 quick[:] = False
@@ -148,7 +153,7 @@ class _Inlined:
 _GLOBAL = np.frombuffer(b"(c_codecs\nencode\nq", dtype=np.uint8)
 _LIST_MARK = np.frombuffer(b"\xc2\x80\x02]q\x00", dtype=np.uint8)
 _X, _H, _J, _Q, _R, _REDUCE, _TUPLE, _STOP = b"XhjqrRt."
-_MARK, _APPENDS, _APPEND = b"(ea"
+_MARK, _APPENDS, _APPEND, _BININT1 = b"(eaK"
 _PAD = 16
 
 
@@ -182,22 +187,16 @@ def _cut_values(blocks: Blocks, which: list[int]) -> tuple[dict[str, np.ndarray]
     memo = (a[starts + len(_GLOBAL)].astype(np.int64) + 4)[blk]  # g + 4 + 3k: its REDUCE's
     memo += 3 * (np.arange(len(m)) - first[blk])
     bad |= x[first] != starts + len(_GLOBAL) + 1
-    ok = a[x] == _X
-    nexts = np.flatnonzero(blk[1:] == blk[:-1]) + 1  # values after one of their block
-    ok[nexts] &= a[x[nexts] - 2] == _H
-    # A value followed by the next (no BINGETs between) ends right before it, with REDUCE and
-    # its PUT; the others, and each block's last, are read forward from their end.
+    # A value followed by the next (no BINGETs between) ends right before it (its BINGET of
+    # the GLOBAL) with REDUCE and PUT of its memo; the others, and each block's last, are
+    # read forward from their end. (The values read are checked further on.)
     ends = np.append(blk[1:] != blk[:-1], True)  # each block's last value
+    nexts = np.flatnonzero(~ends[:-1]) + 1  # values after one of their block
     item = x[nexts] - 2
     named = memo[nexts - 1]
-    closed = np.where(
-        named < 256,
-        (a[item - 3] == _REDUCE) & (a[item - 2] == _Q) & (a[item - 1] == (named & 0xFF)),
-        (a[item - 6] == _REDUCE) & (a[item - 5] == _R) & (a[item - 4] == (named & 0xFF)),
-    )
-    bad |= np.bincount(blk, weights=~ok, minlength=len(which)) > 0
-    if bad.any():
-        return {}, bad
+    put = np.where(named < 256, 2, 5)
+    closed = (a[item - put - 1] == _REDUCE) & (a[item - put + 1] == (named & 0xFF))
+    closed &= a[item - put] == np.where(named < 256, _Q, _R)
     reading = ends.copy()
     reading[nexts[~closed] - 1] = True
     v = np.flatnonzero(reading)
@@ -205,11 +204,11 @@ def _cut_values(blocks: Blocks, which: list[int]) -> tuple[dict[str, np.ndarray]
     put = np.where(memo[v] < 256, 2, 5)
     after = e + np.where(memo[v] - 2 < 256, 2, 5) + np.where(memo[v] - 1 < 256, 2, 5) + 4 + put
     after += np.where(v == first[blk[v]], 11, 0)  # the first value: "latin1" itself, PUT
-    fine = (a[e - 1] == _STOP) & (a[after - put - 1] == _REDUCE)
+    fine = (a[e - 1] == _STOP) & (a[after - put - 1] == _REDUCE) & (a[x[v]] == _X)
     fine &= a[np.minimum(after - put + 1, size)] == (memo[v] & 0xFF)
     last = ends[v]
     gap = x[np.minimum(v + 1, len(m) - 1)] - 2 - after
-    fine &= last | (gap > 0)
+    fine &= last | ((gap > 0) & (a[np.minimum(after + gap, size)] == _H))
     bad[blk[v[~fine]]] = True
     if bad.any():
         return {}, bad
@@ -326,12 +325,15 @@ def _positions_of(
     utf8 = a[np.repeat(begin - offsets, lens) + np.arange(int(lens.sum()))]
     latin = utf8.copy()
     latin[np.flatnonzero(utf8[:-1] == 0xC3) + 1] += 0x40  # "\xc3" + (b - 0x40): b in C0-FF
-    ints = latin[(utf8 & 0xFE) != 0xC2].tobytes()
+    latin = latin[(utf8 & 0xFE) != 0xC2]
+    total = int(counts.sum())
+    if len(latin) == 2 * total and (latin[::2] == _BININT1).all():  # all under 256 (usual)
+        return _restart(latin[1::2].astype(np.int64), counts), counts
     try:
-        deltas = pickle.loads(b"\x80\x02](" + ints + b"e.")
+        deltas = pickle.loads(b"\x80\x02](" + latin.tobytes() + b"e.")
     except Exception:  # (not the layout after all: read another way)
         return None
-    if len(deltas) != int(counts.sum()):
+    if len(deltas) != total:
         return None
     return _restart(np.array(deltas, dtype=np.int64), counts), counts
 
