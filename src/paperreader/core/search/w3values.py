@@ -152,6 +152,7 @@ class _Inlined:
 # pickled list of deltas, which starts "\x80\x02]q\x00" ("\xc2\x80..." in UTF-8).
 _GLOBAL = np.frombuffer(b"(c_codecs\nencode\nq", dtype=np.uint8)
 _LIST_MARK = np.frombuffer(b"\xc2\x80\x02]q\x00", dtype=np.uint8)
+_LIST_REST = int.from_bytes(b"\x80\x02]q", "little")  # the head's bytes after its first
 _X, _H, _J, _Q, _R, _REDUCE, _TUPLE, _STOP = b"XhjqrRt."
 _MARK, _APPENDS, _APPEND, _BININT1 = b"(eaK"
 _PAD = 16
@@ -162,7 +163,7 @@ def _cut_values(blocks: Blocks, which: list[int]) -> tuple[dict[str, np.ndarray]
     w3format._parse_block), found with numpy for all of them at once (a block unpickled was
     ~40 us, most of a cold phrase). Returns the bytes, each value's BINUNICODE and list head,
     and each posting's value; and per block whether it was not in this layout (then nothing)."""
-    sections = [blocks.raws[b][blocks.values_at[b] :] for b in which]  # type: ignore[misc]
+    sections = [memoryview(blocks.raws[b])[blocks.values_at[b] :] for b in which]  # type: ignore[misc]
     counts = np.array([blocks.counts[b] for b in which], dtype=np.int64)
     lens = np.fromiter(map(len, sections), dtype=np.int64, count=len(sections))
     starts = np.zeros(len(sections), dtype=np.int64)
@@ -172,8 +173,7 @@ def _cut_values(blocks: Blocks, which: list[int]) -> tuple[dict[str, np.ndarray]
     bad = ~(a[starts[:, None] + np.arange(len(_GLOBAL))] == _GLOBAL).all(axis=1)
     # Each value's list head, unique to it: 5 latin-1 bytes no run of int arguments holds.
     m = np.flatnonzero(a[: size - 6] == _LIST_MARK[0])
-    for k in range(1, len(_LIST_MARK)):
-        m = m[a[m + k] == _LIST_MARK[k]]
+    m = m[(_words(a)[m + 1] == _LIST_REST) & (a[m + 5] == 0)]
     blk = np.searchsorted(starts, m, side="right") - 1
     got = np.bincount(blk, minlength=len(which))
     first = np.cumsum(got) - got  # each block's first value
@@ -216,7 +216,7 @@ def _cut_values(blocks: Blocks, which: list[int]) -> tuple[dict[str, np.ndarray]
     refs = np.zeros(len(m), dtype=np.int64)
     refs[v[~last]], ok, inner_at = _gap_refs(a, after[~last], gap[~last], None)
     bad[blk[v[~last][~ok]]] = True
-    lacking = counts - got - np.bincount(blk, weights=refs, minlength=len(which)).astype(np.int64)
+    lacking = counts - got - np.add.reduceat(refs, first)
     bad |= lacking < 0
     if bad.any():
         return {}, bad
@@ -265,12 +265,13 @@ def _gap_refs(
     r = np.where(ok, r, 0)
     nth = np.arange(int(r.sum())) - np.repeat(np.cumsum(r) - r, r)
     where = np.minimum(np.repeat(at, r) + np.repeat(step, r) * nth, len(a) - _PAD)
+    good = a[where] == np.repeat(op, r)
     long = np.repeat(op == _J, r)
-    good = (a[where] == np.repeat(op, r)) & (~long | ((a[where + 3] == 0) & (a[where + 4] == 0)))
-    ok &= np.bincount(np.repeat(np.arange(len(at)), r), weights=~good, minlength=len(at)) == 0
+    good[long] &= _words(a)[where[long] + 1] < 1 << 16
+    ok[np.repeat(np.arange(len(at)), r)[~good]] = False
     mixed = np.flatnonzero(~ok & ((op == _H) | (op == _J)))
     if not len(mixed):
-        return r, ok, where[np.repeat(ok, r)]
+        return r, ok, where if ok.all() else where[np.repeat(ok, r)]
     # Gaps of both (BINGETs of memos below 256 and past it): read a BINGET at a time.
     pos = at[mixed].copy()
     stop = None if length is None else pos + length[mixed]
@@ -340,11 +341,12 @@ def _positions_of(
 
 def _le32(a: np.ndarray, at: np.ndarray) -> np.ndarray:
     """Little-endian 4-byte ints at `at` (a LONG_BINPUT's memo, a BINUNICODE's length)."""
-    at = np.minimum(at, len(a) - 4)
-    out = a[at].astype(np.int64)
-    for k in (1, 2, 3):
-        out |= a[at + k].astype(np.int64) << (8 * k)
-    return out
+    return _words(a)[np.minimum(at, len(a) - 4)].astype(np.int64)
+
+
+def _words(a: np.ndarray) -> np.ndarray:
+    """`a` as little-endian 4-byte words starting at every byte (unaligned: a view)."""
+    return np.ndarray((len(a) - 3,), dtype="<u4", buffer=a, strides=(1,))
 
 
 def _put_arg(a: np.ndarray, at: np.ndarray) -> np.ndarray:
