@@ -158,21 +158,26 @@ def _sparse(plan: Plan, seg: Segment) -> tuple[np.ndarray, np.ndarray] | None:
     """Leaves as (document numbers, scores); None for a node that needs a dense result."""
     if isinstance(plan, Term):
         ids, weights = seg.postings(plan.field, plan.term)
-        if plan.avgfl is None:
-            scores = weights.astype(np.float64)
-        else:
-            lengths = seg.lengths(plan.field)[ids]
-            tf = weights.astype(np.float64)
-            norm = K1 * ((1 - B) + B * lengths / plan.avgfl)
-            scores = plan.idf * ((tf * (K1 + 1)) / (tf + norm))
-        if plan.boost != 1.0:
-            scores *= plan.boost
-        return ids, scores
+        return ids, _term_scores(plan, seg, ids, weights)
     if isinstance(plan, Opaque):
         return seg.opaque(plan.query)
     if isinstance(plan, Phrase):  # kept: the next page, or another sort, of the same phrase
         return seg.remember(("phrase", plan), lambda: _phrase(plan, seg))
     return None
+
+
+def _term_scores(plan: Term, seg: Segment, ids: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """BM25F scores of a term's postings (all, or some: elementwise, the same either way)."""
+    if plan.avgfl is None:
+        scores = weights.astype(np.float64)
+    else:
+        lengths = seg.lengths(plan.field)[ids]
+        tf = weights.astype(np.float64)
+        norm = K1 * ((1 - B) + B * lengths / plan.avgfl)
+        scores = plan.idf * ((tf * (K1 + 1)) / (tf + norm))
+    if plan.boost != 1.0:
+        scores *= plan.boost
+    return scores
 
 
 def _phrase(plan: Phrase, seg: Segment) -> tuple[np.ndarray, np.ndarray]:
@@ -218,11 +223,12 @@ def _phrase(plan: Phrase, seg: Segment) -> tuple[np.ndarray, np.ndarray]:
         if plan.slop > 1:  # the same span reached by different steps counts once
             unique = np.unique(np.stack([cand, start, end]), axis=1)
             cand, start, end = unique[0], unique[1], unique[2]
-    matched = docs[np.unique(cand)]
+    matched = docs[cand[np.append(True, cand[1:] != cand[:-1])]]  # (cand ascends)
     parts = []
-    for word in words:
-        ids, scores = _sparse(word, seg)  # type: ignore[misc]
-        parts.append(scores[np.searchsorted(ids, matched)])
+    for word in words:  # each word's score, for the matched documents only
+        ids, weights = seg.postings(word.field, word.term)
+        at = np.searchsorted(ids, matched)
+        parts.append(_term_scores(word, seg, ids[at], weights[at]))
     total = _tree_sum(parts)
     if plan.boost != 1.0:
         total = total * plan.boost
