@@ -150,6 +150,7 @@ def posting_blocks(
     if data[:4] != WHOOSH3_HEADER_MAGIC:
         raise IndexDamaged("a posting list does not start with its tag")
     stream = io.BytesIO(data)
+    view = memoryview(data)  # (slices of it are not copies)
     raws: list[bytes] = []
     counts: list[int] = []
     firsts: list[int] = []
@@ -161,8 +162,8 @@ def posting_blocks(
         stream.seek(position + _INT.size)
         count, _maxid, _maxweight, compression, _mn, _mx = pickle.load(stream)
         if wanted is None or wanted(first, count):
-            block = data[stream.tell() : end]
-            raws.append(zlib.decompress(block) if compression else block)
+            block = view[stream.tell() : end]
+            raws.append(zlib.decompress(block) if compression else bytes(block))
             counts.append(count)
             firsts.append(first)
         if length < 0:
