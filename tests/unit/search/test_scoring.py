@@ -334,15 +334,14 @@ def test_posting_lists_decode_as_whoosh_reads_them(library, monkeypatch) -> None
         "_parse_block",
         lambda raw, count: layouts.append(parse(raw, count) is not None) or parse(raw, count),
     )
-    whole: list[bool] = []  # lists read at once (every block in the usual layout)
-    decode = w3format.decode_blocks
-
-    def decode_and_note(raws: list[bytes], counts: list[int]):  # type: ignore[no-untyped-def]
-        found = decode(raws, counts)
-        whole.append(all(p is not None for p in found[2]))
-        return found
-
-    monkeypatch.setattr(w3format, "decode_blocks", decode_and_note)
+    whole: list[bool] = []  # lists read at once (every block in the usual layout), or not
+    for name, at_once in (("_decode_postings_at_once", True), ("_decode_postings_by_block", False)):
+        decode = getattr(w3format, name)
+        monkeypatch.setattr(
+            w3format,
+            name,
+            lambda *args, decode=decode, at_once=at_once: whole.append(at_once) or decode(*args),
+        )
     searcher = library.index.searcher()
     (source,) = segments.segment_sources(searcher)
     reader = source.reader

@@ -6,7 +6,7 @@ import io
 import os
 import pickle
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from struct import Struct
 
 import numpy as np
@@ -137,9 +137,17 @@ def decode_postings(data: bytes) -> tuple[np.ndarray, np.ndarray]:
     """Document numbers and weights of a Whoosh 3 posting list (what W3LeafMatcher reads a
     block at a time): a magic tag, then blocks of [int length (negative: the last block)]
     [pickled block info][data: a pickled (id deltas, weights, values), maybe compressed]."""
-    raws, counts, _firsts = posting_blocks(data)
-    ids, weights, _parsed = decode_blocks(raws, counts)
-    return ids, weights
+    raws: list[bytes | None] = []
+    counts: list[int] = []
+    parsed: list[Parsed | None] = []
+    for _first, count, raw in _inflated(data, None):
+        found = _parse_block(raw, count)
+        parsed.append(found)
+        counts.append(count)
+        raws.append(raw if found is None else None)  # (each block let go once parsed)
+    if all(p is not None for p in parsed):
+        return _decode_postings_at_once(parsed, counts)  # type: ignore[arg-type]
+    return _decode_postings_by_block(raws, counts, parsed)
 
 
 def posting_blocks(
@@ -147,13 +155,18 @@ def posting_blocks(
 ) -> tuple[list[bytes], list[int], list[int]]:
     """A posting list's blocks decompressed, their posting counts and the posting index of
     each one's first; only the blocks for which `wanted(first, count)` holds, if given."""
+    found = list(_inflated(data, wanted))
+    return [b[2] for b in found], [b[1] for b in found], [b[0] for b in found]
+
+
+def _inflated(
+    data: bytes, wanted: Callable[[int, int], bool] | None
+) -> Iterator[tuple[int, int, bytes]]:
+    """(index of its first posting, posting count, bytes) of a list's blocks, decompressed."""
     if data[:4] != WHOOSH3_HEADER_MAGIC:
         raise IndexDamaged("a posting list does not start with its tag")
     stream = io.BytesIO(data)
     view = memoryview(data)  # (slices of it are not copies)
-    raws: list[bytes] = []
-    counts: list[int] = []
-    firsts: list[int] = []
     first = 0
     position = 4
     while True:
@@ -163,11 +176,9 @@ def posting_blocks(
         count, _maxid, _maxweight, compression, _mn, _mx = pickle.load(stream)
         if wanted is None or wanted(first, count):
             block = view[stream.tell() : end]
-            raws.append(zlib.decompress(block) if compression else bytes(block))
-            counts.append(count)
-            firsts.append(first)
+            yield first, count, zlib.decompress(block) if compression else bytes(block)
         if length < 0:
-            return raws, counts, firsts
+            return
         first += count
         position = end
 
@@ -217,14 +228,14 @@ def _decode_postings_at_once(
 
 
 def _decode_postings_by_block(
-    raws: list[bytes], counts: list[int], parsed: list[Parsed | None]
+    raws: Sequence[bytes | None], counts: list[int], parsed: list[Parsed | None]
 ) -> tuple[np.ndarray, np.ndarray]:
     """Any list: blocks in the usual layout parsed, the others unpickled."""
     ids: list[np.ndarray] = []
     weights: list[np.ndarray] = []
     for raw, count, found in zip(raws, counts, parsed, strict=True):
         if found is None:
-            block_deltas, block_weights, _values = pickle.loads(raw)
+            block_deltas, block_weights, _values = pickle.loads(raw)  # type: ignore[arg-type]
             steps = np.array(block_deltas, dtype=np.int64)
         else:
             first, one_byte, block_weights, _at = found
