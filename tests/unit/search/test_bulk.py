@@ -9,6 +9,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 from reference import whoosh_reference_search
 from test_scoring import QUERIES, SORTS
@@ -16,9 +17,9 @@ from whoosh import index as whoosh_index
 from whoosh.codec import default_codec
 
 from paperreader.core.models import Note, ReadState, UserData
-from paperreader.core.search import SearchIndex, bulk
+from paperreader.core.search import SearchIndex, bulk, w3values
 from paperreader.core.search.schema import SCHEMA_VERSION, document, make_schema
-from paperreader.core.search.segments import CACHES
+from paperreader.core.search.segments import CACHES, segment_sources
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "bench"))
 from corpus import Corpus  # noqa: E402
@@ -118,6 +119,42 @@ def test_the_bulk_index_holds_what_whooshs_writer_writes(indexes) -> None:  # ty
             ]
         if schema[name].column_type:
             assert list(a.column_reader(name)) == list(b.column_reader(name))
+
+
+def test_positions_read_from_blocks_are_whooshs(indexes) -> None:  # type: ignore[no-untyped-def]
+    """Every posting's positions of the text fields' words (of 4 postings or more), read as a
+    phrase reads them (w3values: a list once for its ids and positions, or the blocks of some
+    postings), equal Whoosh's matcher's, in both indexes (the bulk writer's shares equal
+    values within a block: BINGETs). Wrong positions anywhere fail here."""
+    for index in (indexes[1], indexes[2]):
+        CACHES.clear()
+        (source,) = segment_sources(index.searcher())
+        reader = source.reader
+        checked = 0
+        for field in ("title", "abstract", "note"):
+            for text, info in reader.iter_field(field):
+                if info.doc_frequency() < 4:
+                    continue
+                expected = []
+                matcher = reader.postings(field, text)
+                while matcher.is_active():
+                    expected.append(matcher.value_as("positions"))
+                    matcher.next()
+                ids, _weights, blocks = w3values.read_blocks(reader, field, text)
+                assert len(ids) == len(expected)
+                picks = np.arange(len(expected))
+                for kept in (blocks, None):
+                    some = picks if kept else picks[len(text) % 3 :: 3]
+                    flat, counts = (
+                        kept.positions(some)
+                        if kept
+                        else w3values.read_positions(reader, field, text, some)
+                    )
+                    want = [expected[i] for i in some.tolist()]
+                    assert counts.tolist() == [len(p) for p in want], (field, text)
+                    assert flat.tolist() == [x for p in want for x in p], (field, text)
+                checked += len(expected)
+        assert checked > 50_000
 
 
 @pytest.mark.parametrize("sort", SORTS)

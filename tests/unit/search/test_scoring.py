@@ -21,6 +21,7 @@ from paperreader.core.search import (
     similar,
     spelling,
     w3format,
+    w3values,
     warmup,
     whoosh_patches,
 )
@@ -333,13 +334,14 @@ def test_posting_lists_decode_as_whoosh_reads_them(library, monkeypatch) -> None
         "_parse_block",
         lambda raw, count: layouts.append(parse(raw, count) is not None) or parse(raw, count),
     )
-    whole: list[bool] = []  # lists read at once (every block in the usual layout)
-    at_once = w3format._decode_postings_at_once
-    monkeypatch.setattr(
-        w3format,
-        "_decode_postings_at_once",
-        lambda data: whole.append(at_once(data) is not None) or at_once(data),
-    )
+    whole: list[bool] = []  # lists read at once (every block in the usual layout), or not
+    for name, at_once in (("_decode_postings_at_once", True), ("_decode_postings_by_block", False)):
+        decode = getattr(w3format, name)
+        monkeypatch.setattr(
+            w3format,
+            name,
+            lambda *args, decode=decode, at_once=at_once: whole.append(at_once) or decode(*args),
+        )
     searcher = library.index.searcher()
     (source,) = segments.segment_sources(searcher)
     reader = source.reader
@@ -374,10 +376,10 @@ def test_positions_decode_as_whoosh_reads_them() -> None:
             lists.append(sorted(rng.sample(range(top + n), n)))
         values = [fmt.encode(p) for p in lists]
         values[0] = values[0][:-1] if rng.random() < 0.3 else values[0]
-        flat, counts = w3format.decode_positions(values)
+        flat, counts = w3values.decode_positions(values)
         assert counts.tolist() == [len(fmt.decode_positions(v)) for v in values]
         assert flat.tolist() == [x for v in values for x in fmt.decode_positions(v)]
-    flat, counts = w3format.decode_positions([])
+    flat, counts = w3values.decode_positions([])
     assert flat.tolist() == [] and counts.tolist() == []
 
 

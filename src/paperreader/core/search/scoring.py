@@ -52,11 +52,12 @@ class Segment(Protocol):
         """`make()` (document numbers and scores), kept under `key` while there is room."""
         ...
 
-    def positions(
-        self, field: str, term: bytes, picks: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """The positions of the term's postings at indexes `picks` of its posting list, all
-        in one array, and how many each posting has."""
+    def with_positions(
+        self, field: str, term: bytes
+    ) -> tuple[np.ndarray, Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]]:
+        """The term's sorted document numbers, and a function of `picks` (ascending indexes in
+        its posting list) giving those postings' positions, all in one array, and how many
+        each posting has."""
         ...
 
 
@@ -157,16 +158,7 @@ def _sparse(plan: Plan, seg: Segment) -> tuple[np.ndarray, np.ndarray] | None:
     """Leaves as (document numbers, scores); None for a node that needs a dense result."""
     if isinstance(plan, Term):
         ids, weights = seg.postings(plan.field, plan.term)
-        if plan.avgfl is None:
-            scores = weights.astype(np.float64)
-        else:
-            lengths = seg.lengths(plan.field)[ids]
-            tf = weights.astype(np.float64)
-            norm = K1 * ((1 - B) + B * lengths / plan.avgfl)
-            scores = plan.idf * ((tf * (K1 + 1)) / (tf + norm))
-        if plan.boost != 1.0:
-            scores *= plan.boost
-        return ids, scores
+        return ids, _term_scores(plan, seg, ids, weights)
     if isinstance(plan, Opaque):
         return seg.opaque(plan.query)
     if isinstance(plan, Phrase):  # kept: the next page, or another sort, of the same phrase
@@ -174,23 +166,41 @@ def _sparse(plan: Plan, seg: Segment) -> tuple[np.ndarray, np.ndarray] | None:
     return None
 
 
+def _term_scores(plan: Term, seg: Segment, ids: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """BM25F scores of a term's postings (all, or some: elementwise, the same either way)."""
+    if plan.avgfl is None:
+        scores = weights.astype(np.float64)
+    else:
+        lengths = seg.lengths(plan.field)[ids]
+        tf = weights.astype(np.float64)
+        norm = K1 * ((1 - B) + B * lengths / plan.avgfl)
+        scores = plan.idf * ((tf * (K1 + 1)) / (tf + norm))
+    if plan.boost != 1.0:
+        scores *= plan.boost
+    return scores
+
+
 def _phrase(plan: Phrase, seg: Segment) -> tuple[np.ndarray, np.ndarray]:
     """The phrase's documents and scores: the words' lists intersected (rarest first), then
     the positions of only the documents left, matched as arrays."""
     words = plan.words
-    lists = [seg.postings(w.field, w.term)[0] for w in words]
+    read = [seg.with_positions(w.field, w.term) for w in words]
+    lists = [ids for ids, _ in read]
     docs = lists[min(range(len(words)), key=lambda i: len(lists[i]))]
     for ids in sorted(lists, key=len):
         docs = docs[np.isin(docs, ids, assume_unique=True)]
         if not len(docs):
             return _EMPTY_INT, _EMPTY_FLOAT
-    # Spans as (candidate number, first position, last position), one word at a time.
+    # Spans as (candidate number, first position, last position), one word at a time; each
+    # word's positions only for the candidates whose spans are still going.
     cand = None
     start = end = None
-    for word, ids in zip(words, lists, strict=True):
-        picks = np.searchsorted(ids, docs)
-        where, counts = seg.positions(word.field, word.term, picks)
-        owner = np.repeat(np.arange(len(docs), dtype=np.int64), counts)
+    alive = np.arange(len(docs), dtype=np.int64)
+    for ids, positions in read:
+        if cand is not None:
+            alive = cand[np.append(True, cand[1:] != cand[:-1])]  # (cand ascends)
+        where, counts = positions(np.searchsorted(ids, docs[alive]))
+        owner = np.repeat(alive, counts)
         if cand is None:
             cand, start, end = owner, where, where
             continue
@@ -213,11 +223,12 @@ def _phrase(plan: Phrase, seg: Segment) -> tuple[np.ndarray, np.ndarray]:
         if plan.slop > 1:  # the same span reached by different steps counts once
             unique = np.unique(np.stack([cand, start, end]), axis=1)
             cand, start, end = unique[0], unique[1], unique[2]
-    matched = docs[np.unique(cand)]
+    matched = docs[cand[np.append(True, cand[1:] != cand[:-1])]]  # (cand ascends)
     parts = []
-    for word in words:
-        ids, scores = _sparse(word, seg)  # type: ignore[misc]
-        parts.append(scores[np.searchsorted(ids, matched)])
+    for word in words:  # each word's score, for the matched documents only
+        ids, weights = seg.postings(word.field, word.term)
+        at = np.searchsorted(ids, matched)
+        parts.append(_term_scores(word, seg, ids[at], weights[at]))
     total = _tree_sum(parts)
     if plan.boost != 1.0:
         total = total * plan.boost

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from paperreader.core import mapped
-from paperreader.core.search import w3format, warm_files
+from paperreader.core.search import w3format, w3values, warm_files
 
 # -- the vectorised search path -----------------------------------------------------------------
 # Whoosh reads the postings; scoring.py scores them as arrays. A segment never changes once
@@ -227,6 +227,20 @@ class SegmentSource:
             return cached if cached is not None else self._read(field, term)  # type: ignore[return-value]
         return CACHES.arrays.get(key, lambda: self._read(field, term))  # type: ignore[return-value]
 
+    def with_positions(
+        self, field: str, term: bytes
+    ) -> tuple[np.ndarray, Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]]:
+        """A term's document numbers, and how to read the positions of some of its postings:
+        a list not read yet is read once for both (its blocks kept while the phrase needs them)."""
+        saved = CACHES.saved_warm.get(self.key)
+        key = (self.key, "p", field, term)
+        if (saved is not None and (field, term) in saved) or CACHES.arrays.peek(key) is not None:
+            ids = self.postings(field, term)[0]
+            return ids, functools.partial(w3values.read_positions, self.reader, field, term)
+        ids, weights, blocks = w3values.read_blocks(self.reader, field, term)
+        CACHES.arrays.get(key, lambda: (ids, weights))
+        return ids, blocks.positions
+
     def load_warm(self, folder: Path) -> bool:
         """Use this segment's saved warm-up, if there is one that fits it."""
         if self.key not in CACHES.saved_warm:
@@ -246,11 +260,6 @@ class SegmentSource:
 
     def _read(self, field: str, term: bytes) -> tuple[np.ndarray, np.ndarray]:
         return w3format.read_postings(self.reader, field, term)
-
-    def positions(
-        self, field: str, term: bytes, picks: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        return w3format.read_positions(self.reader, field, term, picks)
 
     def lengths(self, field: str) -> np.ndarray:
         return CACHES.arrays.get((self.key, "l", field), lambda: self._read_lengths(field))  # type: ignore[return-value]

@@ -6,9 +6,7 @@ import io
 import os
 import pickle
 import zlib
-from bisect import bisect_left
-from collections.abc import Iterator
-from itertools import accumulate
+from collections.abc import Callable, Iterator, Sequence
 from struct import Struct
 
 import numpy as np
@@ -113,12 +111,16 @@ def read_postings(reader, field: str, term: bytes) -> tuple[np.ndarray, np.ndarr
         exact = np.array(inlined_weights, dtype=np.float32)
     else:
         ids, exact = decode_postings(posting_bytes(terms, info))
-    # Frequency x field boost is small and exact in 16 bits, except in a huge note or text
-    # (past 65,504 the cast overflows, with a RuntimeWarning on stderr): those stay 32 bits.
+    return ids, small_weights(exact)
+
+
+def small_weights(exact: np.ndarray) -> np.ndarray:
+    """Weights in 16 bits where that is exact: frequency x field boost is, except in a huge
+    note or text (past 65,504 the cast overflows, with a RuntimeWarning on stderr)."""
     if not exact.size or float(np.abs(exact).max()) > F16_MAX:
-        return ids, exact
+        return exact
     small = exact.astype(np.float16)
-    return ids, small if np.array_equal(small, exact) else exact
+    return small if np.array_equal(small, exact) else exact
 
 
 def read_lengths(reader, field: str, doc_count: int) -> np.ndarray:  # type: ignore[no-untyped-def]
@@ -135,38 +137,74 @@ def decode_postings(data: bytes) -> tuple[np.ndarray, np.ndarray]:
     """Document numbers and weights of a Whoosh 3 posting list (what W3LeafMatcher reads a
     block at a time): a magic tag, then blocks of [int length (negative: the last block)]
     [pickled block info][data: a pickled (id deltas, weights, values), maybe compressed]."""
+    raws: list[bytes | None] = []
+    counts: list[int] = []
+    parsed: list[Parsed | None] = []
+    for _first, count, raw in _inflated(data, None):
+        found = _parse_block(raw, count)
+        parsed.append(found)
+        counts.append(count)
+        raws.append(raw if found is None else None)  # (each block let go once parsed)
+    if all(p is not None for p in parsed):
+        return _decode_postings_at_once(parsed, counts)  # type: ignore[arg-type]
+    return _decode_postings_by_block(raws, counts, parsed)
+
+
+def posting_blocks(
+    data: bytes, wanted: Callable[[int, int], bool] | None = None
+) -> tuple[list[bytes], list[int], list[int]]:
+    """A posting list's blocks decompressed, their posting counts and the posting index of
+    each one's first; only the blocks for which `wanted(first, count)` holds, if given."""
+    found = list(_inflated(data, wanted))
+    return [b[2] for b in found], [b[1] for b in found], [b[0] for b in found]
+
+
+def _inflated(
+    data: bytes, wanted: Callable[[int, int], bool] | None
+) -> Iterator[tuple[int, int, bytes]]:
+    """(index of its first posting, posting count, bytes) of a list's blocks, decompressed."""
     if data[:4] != WHOOSH3_HEADER_MAGIC:
         raise IndexDamaged("a posting list does not start with its tag")
-    found = _decode_postings_at_once(data)
-    return found if found is not None else _decode_postings_by_block(data)
-
-
-def _decode_postings_at_once(data: bytes) -> tuple[np.ndarray, np.ndarray] | None:
-    """The common case, with numpy once per list instead of once per block (a common word's
-    list at 1,000,000 papers is thousands of blocks): every block in the usual layout (see
-    _parse_block). None if one is not."""
     stream = io.BytesIO(data)
-    firsts: list[int] = []
-    counts: list[int] = []
-    deltas: list[bytes] = []
-    floats: list[bytes | float] = []  # a block's 9-byte BINFLOATs, or its one weight
+    view = memoryview(data)  # (slices of it are not copies)
+    first = 0
     position = 4
     while True:
         (length,) = _INT.unpack_from(data, position)
         end = position + _INT.size + abs(length)
         stream.seek(position + _INT.size)
         count, _maxid, _maxweight, compression, _mn, _mx = pickle.load(stream)
-        block = data[stream.tell() : end]
-        parsed = _parse_block(zlib.decompress(block) if compression else block, count)
-        if parsed is None:
-            return None
-        firsts.append(parsed[0])
-        counts.append(count)
-        deltas.append(parsed[1])
-        floats.append(parsed[2])
+        if wanted is None or wanted(first, count):
+            block = view[stream.tell() : end]
+            yield first, count, zlib.decompress(block) if compression else bytes(block)
         if length < 0:
-            break
+            return
+        first += count
         position = end
+
+
+Parsed = tuple[int, bytes, "bytes | float", int]  # see _parse_block
+
+
+def decode_blocks(
+    raws: list[bytes], counts: list[int]
+) -> tuple[np.ndarray, np.ndarray, list[Parsed | None]]:
+    """Document numbers and weights of decompressed blocks (a whole list, in order), and
+    each block as _parse_block read it (None: unpickled)."""
+    parsed = [_parse_block(raw, count) for raw, count in zip(raws, counts, strict=True)]
+    if all(p is not None for p in parsed):
+        return (*_decode_postings_at_once(parsed, counts), parsed)  # type: ignore[arg-type]
+    return (*_decode_postings_by_block(raws, counts, parsed), parsed)
+
+
+def _decode_postings_at_once(
+    parsed: list[Parsed], counts: list[int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The common case, with numpy once per list instead of once per block (a common word's
+    list at 1,000,000 papers is thousands of blocks): every block in the usual layout (see
+    _parse_block)."""
+    firsts = [p[0] for p in parsed]
+    floats = [p[2] for p in parsed]  # a block's 9-byte BINFLOATs, or its one weight
     sizes = np.array(counts)
     total = int(sizes.sum())
     starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
@@ -174,7 +212,7 @@ def _decode_postings_at_once(data: bytes) -> tuple[np.ndarray, np.ndarray] | Non
     first = np.zeros(total, dtype=bool)
     first[starts] = True
     steps[first] = firsts
-    steps[~first] = np.frombuffer(b"".join(deltas), dtype=np.uint8)
+    steps[~first] = np.frombuffer(b"".join([p[1] for p in parsed]), dtype=np.uint8)
     ids = np.cumsum(steps)
     ids -= np.repeat(np.concatenate(([0], ids[starts[1:] - 1])), sizes)  # blocks start afresh
     if all(isinstance(weight, bytes) for weight in floats):
@@ -189,26 +227,18 @@ def _decode_postings_at_once(data: bytes) -> tuple[np.ndarray, np.ndarray] | Non
     return ids.astype(np.int32), weights.astype(np.float32)
 
 
-def _decode_postings_by_block(data: bytes) -> tuple[np.ndarray, np.ndarray]:
+def _decode_postings_by_block(
+    raws: Sequence[bytes | None], counts: list[int], parsed: list[Parsed | None]
+) -> tuple[np.ndarray, np.ndarray]:
     """Any list: blocks in the usual layout parsed, the others unpickled."""
-    stream = io.BytesIO(data)
     ids: list[np.ndarray] = []
     weights: list[np.ndarray] = []
-    position = 4
-    while True:
-        (length,) = _INT.unpack_from(data, position)
-        last = length < 0
-        end = position + _INT.size + abs(length)
-        stream.seek(position + _INT.size)
-        count, _maxid, _maxweight, compression, _mn, _mx = pickle.load(stream)
-        block = data[stream.tell() : end]
-        raw = zlib.decompress(block) if compression else block
-        parsed = _parse_block(raw, count)
-        if parsed is None:
-            block_deltas, block_weights, _values = pickle.loads(raw)
+    for raw, count, found in zip(raws, counts, parsed, strict=True):
+        if found is None:
+            block_deltas, block_weights, _values = pickle.loads(raw)  # type: ignore[arg-type]
             steps = np.array(block_deltas, dtype=np.int64)
         else:
-            first, one_byte, block_weights = parsed
+            first, one_byte, block_weights, _at = found
             steps = np.empty(count, dtype=np.int64)
             steps[0] = first
             steps[1:] = np.frombuffer(one_byte, dtype=np.uint8)
@@ -219,19 +249,17 @@ def _decode_postings_by_block(data: bytes) -> tuple[np.ndarray, np.ndarray]:
             weights.append(np.full(count, block_weights or 1.0, dtype=np.float32))
         else:
             weights.append(np.asarray(block_weights, dtype=np.float32))
-        if last:
-            return np.concatenate(ids).astype(np.int32), np.concatenate(weights)
-        position = end
+    return np.concatenate(ids).astype(np.int32), np.concatenate(weights)
 
 
-def _parse_block(raw: bytes, count: int) -> tuple[int, bytes, bytes | float] | None:
+def _parse_block(raw: bytes, count: int) -> Parsed | None:
     """A block's ids and weights read straight from its pickle, without unpickling the
     values (a text field's positions: ~3/4 of the bytes and of the time), in the usual
     layout: PROTO, MARK, the first id (any int), `count - 1` one-byte deltas, TUPLE, PUT,
     then one BINFLOAT or None for the whole block, or MARK, `count` BINFLOATs, TUPLE.
-    Returns the first id, the deltas' bytes and the weights (their 9-byte BINFLOATs, or
-    the one weight); None for anything else (fewer than 4 ids pickle as a TUPLE1-3, without
-    a MARK), which is unpickled."""
+    Returns the first id, the deltas' bytes, the weights (their 9-byte BINFLOATs, or the one
+    weight) and where the values' tuple starts; None for anything else (fewer than 4 ids
+    pickle as a TUPLE1-3, without a MARK), which is unpickled."""
     size = _INT_SIZE.get(raw[3]) if len(raw) > 3 else None
     if count < 4 or raw[2] != _MARK or size is None:
         return None
@@ -247,14 +275,16 @@ def _parse_block(raw: bytes, count: int) -> tuple[int, bytes, bytes | float] | N
     if len(raw) > floats_at + 9 and raw[floats_at] in (_BINFLOAT, _NONE):
         one = raw[floats_at] == _BINFLOAT
         weight: bytes | float = _DOUBLE.unpack_from(raw, floats_at + 1)[0] if one else 1.0
-    elif len(raw) > floats_end and raw[floats_at] == _MARK and raw[floats_end] == _TUPLE:
+        values_at = floats_at + (9 if one else 1)
+    elif len(raw) > floats_end + 1 and raw[floats_at] == _MARK and raw[floats_end] == _TUPLE:
         if raw[floats_at + 1 : floats_end : 9] != b"G" * count:
             return None
         weight = raw[floats_at + 1 : floats_end]
+        values_at = floats_end + 1 + _PUT_SIZE.get(raw[floats_end + 1], 0)
     else:
         return None
     first = int.from_bytes(raw[4:at], "little", signed=size == 4)
-    return first, raw[at + 1 : ids_end : 2], weight
+    return first, raw[at + 1 : ids_end : 2], weight, values_at
 
 
 def _binfloats(raw: bytes, count: int) -> np.ndarray:
@@ -266,139 +296,6 @@ def _binfloats(raw: bytes, count: int) -> np.ndarray:
 _MARK, _TUPLE, _BININT1, _NONE, _BINFLOAT = b"(tKNG"
 _PUT_SIZE = {ord("q"): 2, ord("r"): 5}
 _INT_SIZE = {_BININT1: 1, ord("M"): 2, ord("J"): 4}  # BININT1, BININT2, BININT
-
-
-def read_positions(
-    reader, field: str, term: bytes, picks: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
-    """The positions of some postings of a term (`picks`: their ascending indexes in its
-    posting list), decoding only the blocks that hold them: a phrase needs the positions of
-    the few documents that have all its words, not of every posting of a common word.
-    Returns every picked posting's positions in one array, and how many each has."""
-    terms = reader._terms
-    info = terms.term_info(field, term)
-    wanted = picks.tolist()
-    if info.is_inlined():
-        values = info.inlined_postings()[2]
-        return decode_positions([values[i] for i in wanted])
-    data = posting_bytes(terms, info)
-    if data[:4] != WHOOSH3_HEADER_MAGIC:
-        raise IndexDamaged("a posting list does not start with its tag")
-    found: list[bytes] = []
-    at = 0  # the next pick
-    first = 0  # the posting index of this block's first posting
-    position = 4
-    stream = io.BytesIO(data)
-    while at < len(wanted):
-        (size,) = _INT.unpack_from(data, position)
-        end = position + _INT.size + abs(size)
-        stream.seek(position + _INT.size)
-        count, _maxid, _maxweight, compression, _mn, _mx = pickle.load(stream)
-        if wanted[at] < first + count:
-            block = data[stream.tell() : end]
-            values = pickle.loads(zlib.decompress(block) if compression else block)[2]
-            stop = bisect_left(wanted, first + count, at)
-            if stop - at == count:  # every posting of the block
-                found.extend(values)
-            else:
-                found.extend([values[i - first] for i in wanted[at:stop]])
-            at = stop
-        if size < 0:
-            break
-        first += count
-        position = end
-    if len(found) != len(wanted):
-        raise IndexDamaged("a posting list is shorter than its term info says")
-    return decode_positions(found)
-
-
-# A posting's positions as Positions.encode writes them: pack_uint(count), then the pickled
-# list of deltas: PROTO 2, EMPTY_LIST, BINPUT 0, then one int and APPEND, or MARK, the ints
-# (BININT1/BININT2/BININT: K, M, J) and APPENDS (in batches of 1,000), then STOP.
-_LIST_HEAD = b"\x80\x02]q\x00"
-_HEAD = 4 + len(_LIST_HEAD)
-
-
-def decode_positions(values: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
-    """Postings' positions (their encoded values), all in one array, and how many each has.
-    The ints of every value are cut from their bytes with numpy and unpickled as one list
-    (a posting at a time was most of a common phrase); a value in another layout is read
-    as Positions.decode_positions reads it."""
-    if not values:
-        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-    raw = np.frombuffer(b"".join(values), dtype=np.uint8)
-    sizes = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
-    starts = np.zeros(len(values), dtype=np.int64)
-    np.cumsum(sizes[:-1], out=starts[1:])
-    ends = starts + sizes
-    ok = sizes >= _HEAD + 4
-    head = starts[:, None] + np.arange(_HEAD)
-    head[~ok] = 0
-    counts = (
-        raw[head[:, 0]].astype(np.int64) << 24
-        | raw[head[:, 1]].astype(np.int64) << 16
-        | raw[head[:, 2]].astype(np.int64) << 8
-        | raw[head[:, 3]].astype(np.int64)
-    )
-    ok &= (raw[head[:, 4:]] == np.frombuffer(_LIST_HEAD, dtype=np.uint8)).all(axis=1)
-    last = np.where(ok, ends - 1, 0)
-    ok &= raw[last] == _STOP
-    one = counts == 1
-    closing = raw[last - 1]
-    ok &= np.where(one, closing == _APPEND, (closing == _APPENDS) & (raw[starts + _HEAD] == _MARK))
-    ok &= (counts >= 1) & (counts <= 1000)
-    # Each value's ints: after the head (and MARK), before APPEND(S) and STOP.
-    cut_from = starts + _HEAD + (~one)
-    cut_to = ends - 2
-    if not ok.all():  # nothing cut from those: read one by one below
-        cut_from = np.where(ok, cut_from, starts)
-        cut_to = np.where(ok, cut_to, starts)
-    keep = np.zeros(len(raw) + 1, dtype=np.int8)
-    keep[cut_from] = 1
-    keep[cut_to] -= 1
-    ints = raw[np.cumsum(keep[:-1], dtype=np.int8).view(bool)].tobytes()
-    deltas = pickle.loads(b"\x80\x02](" + ints + b"e.")
-    if not ok.all():
-        counts = counts.copy()
-        counts[~ok] = 0
-    if len(deltas) != int(counts.sum()):
-        raise IndexDamaged("a posting's positions do not match their count")
-    flat = np.array(deltas, dtype=np.int64)
-    np.cumsum(flat, out=flat)
-    firsts = np.cumsum(counts) - counts  # each value's first delta in `flat`
-    nonempty = counts > 0
-    before = np.zeros(len(values), dtype=np.int64)
-    inner = firsts[nonempty]
-    before[nonempty] = np.where(inner > 0, flat[np.maximum(inner - 1, 0)], 0)
-    flat -= np.repeat(before, counts)  # each value's deltas start from 0
-    if ok.all():
-        return flat, counts
-    parts: list[np.ndarray] = []
-    for i, (good, a, n) in enumerate(
-        zip(ok.tolist(), firsts.tolist(), counts.tolist(), strict=True)
-    ):
-        if good:
-            parts.append(flat[a : a + n])
-        else:
-            extra: list[int] = []
-            sizes_i: list[int] = []
-            _positions(values[i], extra, sizes_i)
-            counts[i] = sizes_i[0]
-            parts.append(np.array(extra, dtype=np.int64))
-    return np.concatenate(parts), counts
-
-
-_STOP, _APPEND, _APPENDS = b".ae"
-
-
-def _positions(value: bytes, flat: list[int], counts: list[int]) -> None:
-    """A posting's positions, as Positions.decode_positions reads them (pack_uint(count),
-    then the pickled list of deltas), added to `flat`."""
-    if not value.endswith(b"."):
-        value += b"."
-    deltas = pickle.loads(value[4:])
-    flat.extend(accumulate(deltas))
-    counts.append(len(deltas))
 
 
 def posting_bytes(terms, info) -> bytes:  # type: ignore[no-untyped-def]
