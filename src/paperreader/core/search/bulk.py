@@ -48,7 +48,7 @@ _LOCAL_FILTERS = (
     StopFilter,
     StemFilter,
 )
-CACHE_WORDS = 200_000
+CACHE_WORDS = 100_000
 GROUP_POSTINGS = 200_000  # postings turned into Python objects at a time when written  # words whose analysis a field keeps (cleared when full)
 
 

@@ -9,6 +9,8 @@ wait for ever, never a segment missing unnoticed)."""
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import gc
 import multiprocessing
 import os
 import queue
@@ -22,9 +24,10 @@ from whoosh import index as whoosh_index
 from paperreader.core.errors import IndexDamaged
 from paperreader.core.search import bulk, journal
 
-# A worker writes a segment every SEGMENT_DOCS papers (its postings are kept in memory until
-# then), as Whoosh's multisegment writer left 1,000,000 papers in 20 segments.
-SEGMENT_DOCS = 50_000
+# A worker writes a segment every SEGMENT_DOCS papers: its postings are kept in memory until
+# then (a worker's peak: ~430 MB at 30,000 papers, ~580 MB at 50,000; 1,000,000 papers make
+# ~34 segments).
+SEGMENT_DOCS = 30_000
 FEED_CHUNK = 500  # papers sent to a worker at a time
 WATCH_EVERY = 1.0  # seconds between looks at the workers (are they alive?)
 FLUSH = "flush"
@@ -62,6 +65,7 @@ def work(folder: str, inbox, outbox, me: int = 0) -> None:  # type: ignore[no-un
                     builder = bulk.SegmentBuilder(
                         ix.schema, ix.storage, codec_, ix.indexname, builder
                     )
+                    _release()
                 outbox.put(("flushed", me, None))
                 if chunk is None:
                     break
@@ -73,9 +77,19 @@ def work(folder: str, inbox, outbox, me: int = 0) -> None:  # type: ignore[no-un
             if len(builder) >= SEGMENT_DOCS:
                 outbox.put(("segment", me, (builder.write(), ranges.take())))
                 builder = bulk.SegmentBuilder(ix.schema, ix.storage, codec_, ix.indexname, builder)
+                _release()
     except BaseException as exc:  # noqa: BLE001 - sent to the parent, which raises
         outbox.put(("error", me, f"{type(exc).__name__}: {exc}"))
         raise
+
+
+def _release() -> None:
+    """Give the memory of a written segment's postings back to the system: Python keeps freed
+    small objects in its arenas and malloc its heap, so a worker's resident size grew with each
+    segment (355 -> 427 -> 478 MB over three of 30,000 papers) instead of staying level."""
+    gc.collect()
+    with contextlib.suppress(Exception):  # (glibc only)
+        ctypes.CDLL(None).malloc_trim(0)
 
 
 def _next(inbox, parent: int):  # type: ignore[no-untyped-def]
