@@ -93,7 +93,7 @@ def latex_to_unicode(text: str) -> str:
         if k % 2:  # math, kept as written
             out.append(part)
             continue
-        for is_latex, piece in _islands(_BARE_PERCENT.sub(r"\\%", part)):
+        for is_latex, piece in islands(_BARE_PERCENT.sub(r"\\%", part)):
             if not is_latex:
                 out.append(piece)
                 continue
@@ -112,7 +112,7 @@ _MACRO_END = re.compile(r"\\(?:[A-Za-z]+|[^A-Za-z\s])$")
 _ENVIRONMENT = re.compile(r"\\begin\s*\{([^{}]*)\}")
 
 
-def _islands(text: str) -> list[tuple[bool, str]]:
+def islands(text: str) -> list[tuple[bool, str]]:
     """`text` cut into plain pieces and the words that hold LaTeX (with a group or a macro's
     arguments whole): only those go through pylatexenc, whose cost grows with the length of
     what it reads (a 1,500-character abstract with one `\\textbf{...}`: ~15 ms whole). Whitespace

@@ -7,7 +7,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from paperreader.core.text import strip_controls
+from paperreader.core.text import islands, strip_controls
 
 # Above this many characters pylatexenc takes seconds and hundreds of MB: use the cheap cleanup.
 MAX_INPUT = 100_000
@@ -215,7 +215,12 @@ def _text_part(part: str) -> str:
         return _latex_dashes(part)
     edge_l = " " if part[:1].isspace() else ""
     edge_r = " " if part[-1:].isspace() else ""
-    return edge_l + _converter().latex_to_text(part).strip() + edge_r
+    # Only the words that hold LaTeX go through pylatexenc (its cost grows with what it reads)
+    converter = _converter()
+    body = "".join(
+        converter.latex_to_text(piece) if is_latex else piece for is_latex, piece in islands(part)
+    )
+    return edge_l + body.strip() + edge_r
 
 
 def _latex_dashes(part: str) -> str:
