@@ -72,6 +72,13 @@ def _records(path: Path) -> int:
     return sum(isinstance(r, Paper) for r in importers.read_records(path))
 
 
+def _ids(path: Path) -> list[str]:
+    from paperreader.core import importers
+    from paperreader.core.models import Paper
+
+    return [r.id for r in importers.read_records(path) if isinstance(r, Paper)]
+
+
 def measure(
     path: Path, work: Path, src: Path = ROOT / "src", into: Path | None = None
 ) -> dict[str, object]:
@@ -82,9 +89,11 @@ def measure(
     if into is not None:  # an existing library (copied): the import adds to it
         shutil.copytree(into, library)
     base = 0
+    present: set[str] = set()  # the file's papers the library has already (updates)
     if into is not None:
         with Library(library, seed=False) as lib:
-            base = lib.search("", limit=1).total
+            base = lib.records.count()
+            present = set(lib.records.get_many(_ids(path)))
     env = {**os.environ, "PYTHONPATH": str(src)}
     expected = _records(path)
     peak_temp = [0]
@@ -123,11 +132,15 @@ def measure(
     papers = 0
     with Library(library, seed=False) as lib:
         while time.perf_counter() - started < 4 * 3600:
-            try:  # every paper of the file found by a search (the newest-first list of all)
-                total = lib.search("", limit=1).total
-                if total >= base + expected and lib.unindexed_count() == 0:
+            try:  # every paper of the library (the file's among them) in the search index
+                records = lib.records.count()
+                if (
+                    records >= base + expected - len(present)
+                    and lib.unindexed_count() == 0
+                    and lib.index.doc_count() >= records
+                ):
                     found_at = time.perf_counter() - started
-                    papers = total - base
+                    papers = records - base
                     break
             except Exception:  # noqa: BLE001 - the index is being swapped in
                 pass
@@ -181,6 +194,11 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(dir=OUT) as tmp:
             result = measure(path, Path(tmp), args.src, args.into)
             if args.keep:  # (for the phrase and reader benchmarks at this size)
+                from paperreader.core.search.lease import Lease
+
+                waited = time.monotonic()  # the indexer's last steps after the last commit
+                while Lease(Path(tmp) / "lib").holder() and time.monotonic() - waited < 120:
+                    time.sleep(0.2)
                 shutil.rmtree(args.keep, ignore_errors=True)
                 shutil.move(Path(tmp) / "lib", args.keep)
         result["machine"] = machine()

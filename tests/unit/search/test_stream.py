@@ -178,3 +178,32 @@ def test_the_import_signal_is_dropped_when_the_importer_ends(tmp_path: Path) -> 
             assert import_running(tmp_path)
         assert import_running(tmp_path)
     assert not import_running(tmp_path)
+
+
+def test_small_segments_are_folded_by_the_workers(
+    library: Library, small_bulk, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """The sample's segment (98 papers, smaller than the backlog) is indexed again by the
+    workers with the new papers, and the commit only drops it: the committing process
+    indexes nothing itself."""
+    monkeypatch.setattr(workers, "SEGMENT_DOCS", 1000)  # (one segment a worker, at the end)
+    before = {seg.segment_id() for seg in library.index.ix._segments()}
+    built_here: list[int] = []
+    real = commit.commit
+
+    def watched(ix, write, deletes=(), *, added=0, reload=None):  # type: ignore[no-untyped-def]
+        def write_watched(folded):  # type: ignore[no-untyped-def]
+            folded = list(folded)
+            built_here.append(len(folded))
+            return write(folded)
+
+        return real(ix, write_watched, deletes, added=added, reload=reload)
+
+    monkeypatch.setattr(commit, "commit", watched)
+    library.add_papers(papers(150, "qqcrane"), index=False)
+    library.catch_up()
+    after = {seg.segment_id() for seg in library.index.ix._segments()}
+    assert not before & after  # the sample's segment was dropped
+    assert built_here and not any(built_here)  # and not indexed by the committing process
+    assert library.index.doc_count() == library.count() == 98 + 150
+    assert library.search("gaussian splatting").total > 0  # the sample's papers still found

@@ -79,13 +79,20 @@ def commit(  # type: ignore[no-untyped-def]
         raise
 
 
-def _live_ids(writer, segments: list) -> list[str]:  # type: ignore[no-untyped-def,type-arg]
+def foldable_ids(ix, added: int) -> list[str]:  # type: ignore[no-untyped-def]
+    """The papers of the segments a commit of `added` papers would fold in: the bulk catch-up
+    sends them to its workers with the new papers, so that the commit finds those segments
+    emptied and only drops them (no indexing in the committing process)."""
+    return _live_ids(ix, small_segments(ix._segments(), added))
+
+
+def _live_ids(ix, segments: list) -> list[str]:  # type: ignore[no-untyped-def,type-arg]
     from whoosh.reading import SegmentReader
 
     ids = []
     for segment in segments:
         if segment.doc_count():
-            reader = SegmentReader(writer.storage, writer.schema, segment)
+            reader = SegmentReader(ix.storage, ix.schema, segment)
             try:
                 ids.extend(str(fields["id"]) for fields in reader.all_stored_fields())
             finally:

@@ -186,6 +186,11 @@ class SearchIndex:
         """Commit segments that workers wrote in `folder` (see stream.py)."""
         return commit.add_segments(self.ix, self._write_lock, folder, written, self._texts(reload))
 
+    @_guarded
+    def foldable_ids(self, added: int) -> list[str]:
+        """The papers of the small segments a commit of `added` papers folds in (commit.py)."""
+        return [] if self.missing() else commit.foldable_ids(self.ix, added)
+
     def _texts(self, reload: Reload | None) -> Reload | None:
         return None if reload is None else (lambda ids: self.with_text(reload(ids)))
 

@@ -52,10 +52,10 @@ COALESCE = 0.5
 EXIT_WAIT = 15.0  # seconds the interpreter's exit waits for the last saves' index update
 LONG_JOBS = ("rebuild", "catch-up")  # holders that apply the user's saves themselves
 USER_EVERY = 1.0  # seconds between a long job's passes over the user's saves
-CATCH_UP_BATCH = 500  # papers per commit while working the queue down (~1-2 s of Whoosh)
+CATCH_UP_BATCH = 1000  # papers per commit while working a smaller queue down (~1 s)
 # A backlog this large (or any, while an import is being written) is indexed by worker
 # processes as it comes, on both cores (stream.py), rather than in batches of CATCH_UP_BATCH.
-BULK_CATCH_UP_FROM = 5000
+BULK_CATCH_UP_FROM = 1000
 LOG_FILE = "indexer.log"
 
 

@@ -90,6 +90,7 @@ class BulkCatchUp:
         whoosh_index.create_in(str(self.folder), self.index.schema)
         try:
             with workers.Workers(str(self.folder), self.procs) as pool:
+                self._fold_ahead(pool)
                 self._feed(pool)
                 if not self.should_stop():
                     self._commit(pool.flush(last=True))
@@ -124,6 +125,19 @@ class BulkCatchUp:
             if blocked is None and not self.records.pending_after(0, 1):
                 return
 
+    def _fold_ahead(self, pool: workers.Workers) -> None:
+        """The small segments the first commit would fold in: their papers go to the workers
+        too (no mark: seq 0), so that the commit only drops the emptied segments instead of
+        indexing them in this process after the workers are done."""
+        backlog = self.records.unindexed_count() - self.records.unindexed_count("user")
+        ids = self.index.foldable_ids(backlog)
+        for start in range(0, len(ids), workers.FEED_CHUNK):
+            chunk = ids[start : start + workers.FEED_CHUNK]
+            docs = [document(p, u) for p, u in self.index.with_text(self.indexer.reload(chunk))]
+            self.inflight.update((doc["id"], 0) for doc in docs)  # type: ignore[misc]
+            if docs:
+                pool.send(docs)
+
     def _send(self, pool: workers.Workers, marks: list[tuple[int, str]]) -> None:
         found = self.records.get_many([paper_id for _, paper_id in marks])
         users = self._users
@@ -148,6 +162,7 @@ class BulkCatchUp:
             return
         self.index.add_segments(self.folder, written, reload=self.indexer.reload)
         marks = [(self.inflight.pop(i), i) for w in written for i in w.ids if i in self.inflight]
+        marks = [(seq, paper_id) for seq, paper_id in marks if seq]  # (not the folded papers)
         with self.records.batch():
             self.records.mark_indexed(marks)
         self.done += len(marks)
