@@ -72,7 +72,10 @@ def commit(  # type: ignore[no-untyped-def]
         written = write(extra)
         for paper_id in deletes:
             writer.delete_by_term("id", paper_id)
-        writer.commit(mergetype=lambda w, old: [s for s in old if s not in folded] + written)
+        # (a segment whose papers all went with this commit's deletes is dropped too)
+        writer.commit(
+            mergetype=lambda w, old: [s for s in old if s not in folded and s.doc_count()] + written
+        )
     except BaseException:
         with contextlib.suppress(Exception):
             writer.cancel()
@@ -141,7 +144,9 @@ def add_segments(  # type: ignore[no-untyped-def]
 ) -> int:
     """Commit segments written in `folder` (a bulk catch-up's workers, see stream.py): their
     files moved into the index's folder under the write lock, the older documents of their
-    papers deleted, small segments folded in. Returns the papers added."""
+    papers deleted. Nothing is folded here (`reload`: only for a caller that wants it): the
+    catch-up sends the papers of the small segments to its workers instead (indexing 7,500
+    folded papers here took 10 s, with the workers waiting for their next papers)."""
     ids = [paper_id for w in written for paper_id in w.ids]
     if not written:
         return 0

@@ -104,16 +104,16 @@ class BulkCatchUp:
         while not self.should_stop():
             self._commit(pool.take())
             self._user_pass()
-            marks = self.records.pending_after(cursor, workers.FEED_CHUNK)
-            # A paper marked again while the workers have it: its segment first.
-            blocked = next((k for k, (_, i) in enumerate(marks) if i in self.inflight), None)
-            if blocked is not None:
-                marks = marks[:blocked]
-            if marks:
-                self._send(pool, marks)
-                cursor = marks[-1][0]
+            found = self.records.pending_after(cursor, workers.FEED_CHUNK)
+            if found:
+                cursor = found[-1][0]
+                # A paper marked again while the workers have it waits (its mark stays) for
+                # the look after the last flush: its segment must be committed first.
+                marks = [m for m in found if m[1] not in self.inflight]
+                if marks:
+                    self._send(pool, marks)
                 continue
-            if blocked is None and import_running(root):
+            if import_running(root):
                 time.sleep(IDLE_WAIT)  # the import is writing its next batch
                 continue
             # Nothing more now: what the workers hold is committed, then one more look.
@@ -122,7 +122,7 @@ class BulkCatchUp:
             # (and, should a segment not have named a paper, that paper's: sent again).
             self.inflight.clear()
             cursor = 0
-            if blocked is None and not self.records.pending_after(0, 1):
+            if not self.records.pending_after(0, 1):
                 return
 
     def _fold_ahead(self, pool: workers.Workers) -> None:
@@ -160,7 +160,7 @@ class BulkCatchUp:
     def _commit(self, written: list[workers.Written]) -> None:
         if not written:
             return
-        self.index.add_segments(self.folder, written, reload=self.indexer.reload)
+        self.index.add_segments(self.folder, written)
         marks = [(self.inflight.pop(i), i) for w in written for i in w.ids if i in self.inflight]
         marks = [(seq, paper_id) for seq, paper_id in marks if seq]  # (not the folded papers)
         with self.records.batch():
