@@ -120,7 +120,7 @@ class Gatherer:
         with open(temp, "wb") as out:
             out.write(MAGIC + len(header).to_bytes(8, "little") + header)
             for array in parts:
-                out.write(array.tobytes())
+                out.write(np.ascontiguousarray(array).data)  # (no copy)
         os.replace(temp, final)
 
 
@@ -145,6 +145,8 @@ class PositionsFile:
         self.numbers = [f["name"] for f in head["fields"]]
         self.table = view(head["table"]).reshape(-1, 5)
         self.crcs = self.table[:, 0]
+        # (a set first: a prefix's thousands of rare expansions are mostly not here)
+        self.known = set(self.crcs.tolist())
         self.name_ends = view(head["name_ends"])
         self.names = view(head["names"])
 
@@ -175,6 +177,8 @@ class PositionsFile:
             return None
         name = field.encode() + b"\x00" + term
         crc = zlib.crc32(name)
+        if crc not in self.known:
+            return None
         at = int(np.searchsorted(self.crcs, crc))
         while at < len(self.crcs) and int(self.crcs[at]) == crc:
             end = int(self.name_ends[at])
