@@ -193,3 +193,27 @@ def test_the_file_goes_with_its_segment(built, tmp_path) -> None:  # type: ignor
     assert not list(folder.glob("*" + positions.EXT))
     after = _compare(SearchIndex(folder), PHRASES)  # (Whoosh's reference checked there)
     assert [total for total, _ in after] == [total for total, _ in expected]
+
+
+def test_wide_values_round_trip(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Counts past 255 and positions past 65,535 (a long text) are kept in wider types."""
+    monkeypatch.setattr(positions, "MIN_DOCS", 2)
+    rng = np.random.default_rng(5)
+    counts = np.array([1, 300, 2, 7, 1], dtype=np.int32)
+    pos = rng.integers(0, 100_000, size=int(counts.sum()) + 10).astype(np.int32)
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int32) + 10
+    docs = np.array([3, 9, 4, 5, 8], dtype=np.int32)
+    gather = positions.Gatherer()
+    gather.add("abstract", [b"b", b"a"], [1, 0], [0, 2, 5], docs, starts, counts, pos)
+    gather.write(tmp_path, "MAIN_x", 10)
+    file = positions.PositionsFile.open(tmp_path, "MAIN_x", 10)
+    assert file is not None and file.find("title", b"a") is None
+    for word, lo, hi in ((b"a", 0, 2), (b"b", 2, 5)):
+        ids, found, flat = file.find("abstract", word)  # type: ignore[misc]
+        assert ids.tolist() == docs[lo:hi].tolist() and found.tolist() == counts[lo:hi].tolist()
+        want = [
+            p for s, n in zip(starts[lo:hi], counts[lo:hi], strict=True) for p in pos[s : s + n]
+        ]
+        assert flat.tolist() == want
+        assert (found.dtype, flat.dtype) == (np.uint16, np.uint32)
+    assert positions.PositionsFile.open(tmp_path, "MAIN_x", 11) is None
