@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from paperreader.core import mapped
+
 # A phrase of common words spent most of its first search inflating every block of their
 # posting lists and cutting the positions out of the pickles (~90 ms at 100,000 papers).
 # The bulk writer keeps the same postings here too, as plain arrays (as tantivy keeps its
@@ -172,6 +174,9 @@ class PositionsFile:
             if not path.is_file():
                 return None
             data = np.memmap(path, dtype=np.uint8, mode="r")
+            # (its pages count in the mapped share that mapped.trim keeps under its limit:
+            # unregistered, they stayed, and the index's own pages were dropped the more)
+            mapped.register(data._mmap)  # type: ignore[attr-defined]
             if bytes(data[: len(MAGIC)]) != MAGIC:
                 return None
             size = int.from_bytes(bytes(data[len(MAGIC) : len(MAGIC) + 8]), "little")
