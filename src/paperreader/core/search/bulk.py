@@ -18,7 +18,9 @@ from __future__ import annotations
 import zlib
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import suppress
+from functools import partial
 from itertools import chain, repeat
 from pickle import dumps
 from struct import Struct
@@ -38,6 +40,7 @@ from whoosh.formats import Positions
 from whoosh.system import pack_uint, pack_ushort
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
+from paperreader.core.search import positions
 from paperreader.core.search.schema import GreekNames
 
 _LOCAL_FILTERS = (
@@ -226,10 +229,13 @@ class _Postings:
     def __bool__(self) -> bool:
         return bool(self.terms)
 
-    def grouped(self) -> Iterator[tuple[bytes, list[int], list, list[bytes]]]:  # type: ignore[type-arg]
+    def grouped(
+        self, keep: Callable[..., None] | None = None
+    ) -> Iterator[tuple[bytes, list[int], list, list[bytes]]]:  # type: ignore[type-arg]
         """(term, its documents, weights, values), terms in byte order. Turned into Python
         objects GROUP_POSTINGS at a time: a 50,000-paper segment's abstracts at once took
-        ~600 MB of ints, floats and bytes."""
+        ~600 MB of ints, floats and bytes. `keep`: given the sorted postings with positions
+        first (see positions.Gatherer.add)."""
         count = len(self.terms)
         order = sorted(range(count), key=self.terms.__getitem__)
         # (32-bit throughout: a 50,000-paper segment has ~6M postings, and each 64-bit array
@@ -247,6 +253,16 @@ class _Postings:
             all_counts = freqs[perm]
         bounds = [0, *(np.flatnonzero(ranks[1:] != ranks[:-1]) + 1).tolist(), len(all_docs)]
         del ranks
+        if keep is not None and self.boost is not None:
+            keep(
+                self.terms,
+                order,
+                bounds,
+                all_docs,
+                all_starts,
+                all_counts,
+                np.frombuffer(self.pos, dtype=np.int32),
+            )
         terms = self.terms
         g = 0
         while g < len(bounds) - 1:
@@ -427,6 +443,7 @@ class SegmentBuilder:
         postfile = fields._postfile
         tindex = fields._tindex
         names = {name for name, postings in self.postings.items() if postings}
+        kept = positions.Gatherer()  # common words' positions, for the segment's own file
         for name in sorted(names | {name for name, words in self.spelling.items() if words}):
             field = self.schema[name]
             fields.start_field(name, field)
@@ -434,7 +451,8 @@ class SegmentBuilder:
             fixed = field.format.fixed_value_size()
             dfl = lengths.get(name)
             if name in names:
-                for term, ids, weights, values in self.postings[name].grouped():
+                keep = partial(kept.add, name) if name in positions.FIELDS else None
+                for term, ids, weights, values in self.postings[name].grouped(keep):
                     offset = postfile.tell()
                     data, info = _posting_list(ids, weights, values, dfl, fixed, offset)
                     postfile.write(data)
@@ -464,6 +482,10 @@ class SegmentBuilder:
         if segment.should_assemble():
             segment.create_compound_file(storage)
             segment.compound = True
+        folder = getattr(storage, "folder", None)  # (after the compound file: not in it)
+        if folder is not None:
+            with suppress(OSError):  # only a cache (see positions.py)
+                kept.write(folder, segment.segment_id(), self.docs)
         return segment
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from paperreader.core import mapped
-from paperreader.core.search import w3format, w3values, warm_files
+from paperreader.core.search import positions, w3format, w3values, warm_files
 
 # -- the vectorised search path -----------------------------------------------------------------
 # Whoosh reads the postings; scoring.py scores them as arrays. A segment never changes once
@@ -135,6 +135,8 @@ class SegmentCaches:
         self.expansions_lock = threading.Lock()  # the search and the list's page workers share it
         # (field, word) -> its total frequency (-1: absent), for the segments under "segments".
         self.word_stats: dict[object, object] = {}
+        # Segment id -> its positions file mapped (positions.py), None: it has none that fits.
+        self.positions: dict[str, positions.PositionsFile | None] = {}
         # The segment files' memory maps: in use by open storages, so never cleared.
         self.maps = SharedMaps()
 
@@ -151,6 +153,7 @@ class SegmentCaches:
         with self.expansions_lock:
             self.expansions.clear()
         self.word_stats.clear()
+        self.positions.clear()
 
 
 CACHES = SegmentCaches()
@@ -234,6 +237,9 @@ class SegmentSource:
         a list not read yet is read once for both (its blocks kept while the phrase needs them)."""
         saved = CACHES.saved_warm.get(self.key)
         key = (self.key, "p", field, term)
+        found = self._from_file(field, term)
+        if found is not None:  # the segment's positions file: no block to inflate
+            return self.postings(field, term)[0], positions.reader(found[1], found[2])
         if (saved is not None and (field, term) in saved) or CACHES.arrays.peek(key) is not None:
             ids = self.postings(field, term)[0]
             return ids, functools.partial(w3values.read_positions, self.reader, field, term)
@@ -259,7 +265,32 @@ class SegmentSource:
         return sum(ids.nbytes + weights.nbytes for ids, weights in saved.values())
 
     def _read(self, field: str, term: bytes) -> tuple[np.ndarray, np.ndarray]:
-        return w3format.read_postings(self.reader, field, term)
+        found = self._from_file(field, term)
+        if found is None:
+            return w3format.read_postings(self.reader, field, term)
+        # Whoosh's Positions weight: frequency x the field's boost, stored as a 32-bit float
+        boost = self.reader.schema[field].format.field_boost
+        exact = (found[1].astype(np.float64) * boost).astype(np.float32)
+        return np.array(found[0], dtype=np.int32), w3format.small_weights(exact)
+
+    def _from_file(self, field: str, term: bytes) -> tuple[np.ndarray, ...] | None:
+        """The term's documents, their position counts and positions from the segment's
+        positions file, if it has them and they fit the term (its document count)."""
+        if self.key not in CACHES.positions:
+            folder = _folder(self.reader)
+            CACHES.positions[self.key] = (
+                positions.PositionsFile.open(folder, self.key, self.doc_count) if folder else None
+            )
+        file = CACHES.positions[self.key]
+        found = file.find(field, term) if file is not None else None
+        if found is None:
+            return None
+        ids = found[0]
+        if not len(ids) or ids[0] < 0 or ids[-1] >= self.doc_count:
+            return None
+        if len(ids) != self.reader.doc_frequency(field, term):
+            return None  # (not this segment's list: its blocks serve)
+        return found
 
     def lengths(self, field: str) -> np.ndarray:
         return CACHES.arrays.get((self.key, "l", field), lambda: self._read_lengths(field))  # type: ignore[return-value]
@@ -333,6 +364,13 @@ class SegmentSource:
         if self._titles is None:
             self._titles = self.reader.column_reader("title_sort", translate=False)
         return self._titles[docnum]
+
+
+def _folder(reader) -> Path | None:  # type: ignore[no-untyped-def]
+    """The folder of a segment's files (a compound segment's reader overlays its storage)."""
+    storage = getattr(reader, "_storage", None)
+    folder = getattr(getattr(storage, "b", storage), "folder", None)
+    return Path(folder) if folder else None
 
 
 def _undated_key(schema) -> float:  # type: ignore[no-untyped-def]
