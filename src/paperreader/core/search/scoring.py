@@ -187,8 +187,16 @@ def _phrase(plan: Phrase, seg: Segment) -> tuple[np.ndarray, np.ndarray]:
     read = [seg.with_positions(w.field, w.term) for w in words]
     lists = [ids for ids, _ in read]
     docs = lists[min(range(len(words)), key=lambda i: len(lists[i]))]
+    if not len(docs):
+        return _EMPTY_INT, _EMPTY_FLOAT
+    # (a mask over the segment's document numbers: linear, where np.isin sorts)
+    size = int(max(int(ids[-1]) for ids in lists if len(ids))) + 1
     for ids in sorted(lists, key=len):
-        docs = docs[np.isin(docs, ids, assume_unique=True)]
+        if ids is docs:
+            continue
+        mask = np.zeros(size, dtype=bool)
+        mask[ids] = True
+        docs = docs[mask[docs]]
         if not len(docs):
             return _EMPTY_INT, _EMPTY_FLOAT
     # Spans as (candidate number, first position, last position), one word at a time; each
