@@ -14,16 +14,6 @@ import yaml
 from paperreader.cli import main
 
 
-@pytest.fixture
-def run(library_path: Path, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
-    def invoke(*argv: str) -> tuple[int, str, str]:
-        code = main([*argv, "--library", str(library_path)])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return invoke
-
-
 def store_file(library_path: Path, paper_id: str) -> dict:  # type: ignore[type-arg]
     from paperreader.core.store import file_name
 

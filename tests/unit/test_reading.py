@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from paperreader.cli import commands, main
+from paperreader.cli import commands
 from paperreader.core import fetch
 from paperreader.core.fulltext import files
 from paperreader.core.library import Library
@@ -47,16 +47,6 @@ def fulltext(shared: Path) -> Path:
     if not (shared / "fulltext").is_dir():
         pytest.skip("shared/fixtures/fulltext is not present")
     return shared / "fulltext"
-
-
-@pytest.fixture
-def run(library_path: Path, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
-    def invoke(*argv: str) -> tuple[int, str, str]:
-        code = main([*argv, "--library", str(library_path)])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return invoke
 
 
 @pytest.fixture

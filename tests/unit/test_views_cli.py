@@ -6,20 +6,6 @@ import json
 import random
 from pathlib import Path
 
-import pytest
-
-from paperreader.cli import main
-
-
-@pytest.fixture
-def run(library_path: Path, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
-    def invoke(*argv: str) -> tuple[int, str, str]:
-        code = main([*argv, "--library", str(library_path)])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return invoke
-
 
 def test_save_list_search_and_remove_a_view(run) -> None:  # type: ignore[no-untyped-def]
     code, _, err = run("view", "save", "diff", "diffusion", "--sort", "newest")
