@@ -182,9 +182,9 @@ class SearchIndex:
         return count
 
     @_guarded
-    def add_segments(self, folder: Path, written: list, reload: Reload | None = None) -> int:  # type: ignore[type-arg]
+    def add_segments(self, folder: Path, written: list) -> int:  # type: ignore[type-arg]
         """Commit segments that workers wrote in `folder` (see stream.py)."""
-        return commit.add_segments(self.ix, self._write_lock, folder, written, self._texts(reload))
+        return commit.add_segments(self.ix, self._write_lock, folder, written)
 
     @_guarded
     def foldable_ids(self, added: int) -> list[str]:

@@ -33,7 +33,6 @@ from typing import TYPE_CHECKING, Protocol
 from paperreader.core.import_signal import import_running
 from paperreader.core.search import journal, stream, writer
 from paperreader.core.search.lease import Lease, LeaseInfo
-from paperreader.core.search.writer import PARALLEL_REBUILD_FROM
 
 if TYPE_CHECKING:
     from paperreader.core.models import Paper, UserData
@@ -69,7 +68,7 @@ class IndexLike(Protocol):
     def upsert(
         self, items: Iterable[tuple[Paper, UserData | None]], reload: Reload | None = None
     ) -> int: ...
-    def add_segments(self, folder: Path, written: list, reload: Reload | None = None) -> int: ...  # type: ignore[type-arg]
+    def add_segments(self, folder: Path, written: list) -> int: ...  # type: ignore[type-arg]
     def with_text(
         self, items: Iterable[tuple[Paper, UserData | None]]
     ) -> Iterable[tuple[Paper, UserData | None]]: ...
@@ -325,7 +324,7 @@ class Indexer:
         backlog = self.records.unindexed_count() - self.records.unindexed_count("user")
         if backlog < BULK_CATCH_UP_FROM and not (backlog and import_running(self.root)):
             return 1
-        return writer.rebuild_procs(PARALLEL_REBUILD_FROM)
+        return writer.fork_procs()
 
     def _bulk_catch_up(
         self, procs: int, progress: Progress | None, should_stop: Callable[[], bool] | None

@@ -84,13 +84,16 @@ def rebuild(  # type: ignore[no-untyped-def]
 
 
 def rebuild_procs(head: int) -> int:
-    """A large rebuild indexes in one process per core (about 2x on 2 cores). Only from a
-    single-threaded process: forking beside the UI's threads is not safe."""
+    """A large rebuild indexes in one process per core (about 2x on 2 cores)."""
+    return 1 if head < PARALLEL_REBUILD_FROM else fork_procs()
+
+
+def fork_procs() -> int:
+    """Worker processes this process may fork: one per core, only from a single-threaded
+    process (forking beside the UI's threads is not safe); 1 means none."""
     procs = min(MAX_REBUILD_PROCS, os.cpu_count() or 1)
     others = [t for t in threading.enumerate() if t.name not in QUIET_THREADS]
-    if head < PARALLEL_REBUILD_FROM or procs < 2 or len(others) > 1:
-        return 1
-    return procs
+    return 1 if procs < 2 or len(others) > 1 else procs
 
 
 def _build_here(ix, docs: Iterable[dict[str, object]], progress, done) -> tuple[list, int]:  # type: ignore[no-untyped-def]
