@@ -425,12 +425,15 @@ class Records:
         ).fetchone()
         return int(row[0]) if row else 0
 
-    def unindexed_count(self, kind: str | None = None) -> int:
-        if kind is None:
+    def unindexed_count(self, kind: str | None = None, *, but: str | None = None) -> int:
+        """Marks waiting: all, of one `kind`, or all `but` those of one kind."""
+        if kind is None and but is None:
             return self.db.execute("SELECT count(*) FROM index_queue").fetchone()[0]
-        return self.db.execute(
-            "SELECT count(*) FROM index_queue WHERE kind = ?", (kind,)
-        ).fetchone()[0]
+        if kind is not None:
+            query, value = "SELECT count(*) FROM index_queue WHERE kind = ?", kind
+        else:
+            query, value = "SELECT count(*) FROM index_queue WHERE kind != ?", but
+        return self.db.execute(query, (value,)).fetchone()[0]
 
     def clear_unindexed(self, upto_seq: int | None = None) -> None:
         """Clear the marks up to `upto_seq` (all when None): a rebuild read those papers."""

@@ -321,7 +321,7 @@ class Indexer:
     def _bulk_procs(self) -> int:
         """Worker processes for the bulk catch-up (stream.py): for a backlog of
         BULK_CATCH_UP_FROM papers or an import being written; 1 (none) otherwise."""
-        backlog = self.records.unindexed_count() - self.records.unindexed_count("user")
+        backlog = self.records.unindexed_count(but="user")
         if backlog < BULK_CATCH_UP_FROM and not (backlog and import_running(self.root)):
             return 1
         return writer.fork_procs()

@@ -129,7 +129,7 @@ class BulkCatchUp:
         """The small segments the first commit would fold in: their papers go to the workers
         too (no mark: seq 0), so that the commit only drops the emptied segments instead of
         indexing them in this process after the workers are done."""
-        backlog = self.records.unindexed_count() - self.records.unindexed_count("user")
+        backlog = self.records.unindexed_count(but="user")
         ids = self.index.foldable_ids(backlog)
         for start in range(0, len(ids), workers.FEED_CHUNK):
             chunk = ids[start : start + workers.FEED_CHUNK]
