@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import mmap
 import os
 import zlib
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from paperreader.core import mapped
+from paperreader.core.errors import IndexDamaged
 
 # A phrase of common words spent most of its first search inflating every block of their
 # posting lists and cutting the positions out of the pickles (~90 ms at 100,000 papers).
@@ -19,10 +21,16 @@ from paperreader.core import mapped
 # truth: this file is a cache, ignored when missing, damaged or not of its segment.
 EXT = ".ppos"  # `<segment id>.ppos`: Whoosh's clean_files deletes it with its segment
 FIELDS = ("title", "abstract")
-# Rarer words' lists are 16 blocks at most, decoded in ~1 ms. At 100,000 papers the words of
-# 2,048+ documents hold 75% of the postings; the file is ~18% of the index (all words of 128+:
-# 28%), and phrases first time were as fast within the noise (p95 22-24 ms against 22-26).
-MIN_DOCS = 2048
+# Rarer words' lists are one block, decoded from Whoosh's pickles. With 2,048 (16 blocks)
+# the file was ~18% of the index, but a phrase at 1,000,000 papers (34 segments) decoded a
+# hundred lists a search at ~1 ms each: in a 30,000-paper segment most title words and
+# words such as "graph" or "mixture" have fewer. Words of 128+ documents hold 77% of a
+# segment's title postings and 92% of its abstract's; the file is ~28% of the index.
+MIN_DOCS = 128
+# A prefix looks up its thousands of expansions, mostly not in the file: after this many
+# look-ups a file's words are kept in a set (building it at open cost a first phrase
+# ~0.4 ms a segment).
+SET_AFTER = 64
 MAGIC = b"PRPOS\x00\x01\n"
 _ALIGN = 8
 _EMPTY = np.empty(0, dtype=np.int64)
@@ -162,8 +170,8 @@ class PositionsFile:
         self.numbers = [f["name"] for f in head["fields"]]
         self.table = view(head["table"]).reshape(-1, 5)
         self.crcs = self.table[:, 0]
-        # (a set first: a prefix's thousands of rare expansions are mostly not here)
-        self.known = set(self.crcs.tolist())
+        self._known: set[int] | None = None
+        self._lookups = 0
         self.name_ends = view(head["name_ends"])
         self.names = view(head["names"])
 
@@ -171,15 +179,14 @@ class PositionsFile:
     def open(cls, folder: Path, segment_id: str, doc_count: int) -> PositionsFile | None:
         path = Path(folder) / file_name(segment_id)
         try:
-            if not path.is_file():
-                return None
-            data = np.memmap(path, dtype=np.uint8, mode="r")
+            with open(path, "rb") as file:
+                whole = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
             # (its pages count in the mapped share that mapped.trim keeps under its limit:
             # unregistered, they stayed, and the index's own pages were dropped the more)
-            mapped.register(data._mmap)  # type: ignore[attr-defined]
+            mapped.register(whole)
             # (a plain ndarray over the map: np.memmap's slices carry its subclass, whose
             # __getitem__ took 15 ms of a cold phrase at 1,000,000 papers)
-            data = data.view(np.ndarray)
+            data = np.frombuffer(whole, dtype=np.uint8)
             if bytes(data[: len(MAGIC)]) != MAGIC:
                 return None
             size = int.from_bytes(bytes(data[len(MAGIC) : len(MAGIC) + 8]), "little")
@@ -193,6 +200,15 @@ class PositionsFile:
         except (OSError, ValueError, KeyError, TypeError, IndexError):
             return None  # only a cache: the blocks serve
 
+    def samples(self) -> list[tuple[str, bytes]]:
+        """(field, word) of the table's first and last entries."""
+        found = []
+        for at in sorted({0, len(self.table) - 1}):
+            start = int(self.name_ends[at - 1]) if at else 0
+            field, _, word = bytes(self.names[start : int(self.name_ends[at])]).partition(b"\x00")
+            found.append((field.decode("utf-8", "replace"), word))
+        return found
+
     def find(self, field: str, term: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """The word's document numbers, each one's position count, and their positions in
         one array (in document order), if the file has it."""
@@ -200,7 +216,11 @@ class PositionsFile:
             return None
         name = field.encode() + b"\x00" + term
         crc = zlib.crc32(name)
-        if crc not in self.known:
+        if self._known is None:
+            self._lookups += 1
+            if self._lookups >= SET_AFTER:
+                self._known = set(self.crcs.tolist())
+        if self._known is not None and crc not in self._known:
             return None
         at = int(np.searchsorted(self.crcs, crc))
         while at < len(self.crcs) and int(self.crcs[at]) == crc:
@@ -212,13 +232,11 @@ class PositionsFile:
                     return None
                 ids, counts, positions = self.fields[field]
                 found = counts[first : first + size]
-                if len(found) != size:
+                if len(found) != size or pfirst > len(positions):
                     return None
-                return (
-                    ids[first : first + size],
-                    found,
-                    positions[pfirst : pfirst + int(found.sum())],
-                )
+                # (the positions from the word's first on: reader() cuts them at the sum
+                # of its counts, which it adds up anyway)
+                return ids[first : first + size], found, positions[pfirst:]
             at += 1
         return None
 
@@ -233,8 +251,10 @@ def reader(
     counts: np.ndarray, positions: np.ndarray
 ) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """As w3values' positions(picks): the picked postings' positions in one array, and how
-    many each has."""
+    many each has. `positions` starts at the word's first and may go on past its last."""
     firsts = np.cumsum(counts, dtype=np.int64)
+    if len(firsts) and firsts[-1] > len(positions):
+        raise IndexDamaged("a positions file is shorter than its counts")
     firsts -= counts
 
     def read(picks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -30,8 +30,8 @@ class Segment(Protocol):
         """Sorted document numbers and their weights (frequency times field boost)."""
         ...
 
-    def lengths(self, field: str) -> np.ndarray:
-        """Each document's length of `field` (as Whoosh stores it, one byte, decoded)."""
+    def lengths(self, field: str, ids: np.ndarray) -> np.ndarray:
+        """These documents' lengths of `field` (as Whoosh stores them, one byte, decoded)."""
         ...
 
     def union(self, field: str, terms: tuple[bytes, ...]) -> np.ndarray:
@@ -54,10 +54,14 @@ class Segment(Protocol):
 
     def with_positions(
         self, field: str, term: bytes
-    ) -> tuple[np.ndarray, Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]]:
-        """The term's sorted document numbers, and a function of `picks` (ascending indexes in
+    ) -> tuple[
+        np.ndarray,
+        Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+        Callable[[np.ndarray], np.ndarray],
+    ]:
+        """The term's sorted document numbers; a function of `picks` (ascending indexes in
         its posting list) giving those postings' positions, all in one array, and how many
-        each posting has."""
+        each posting has; and one giving the weights of the postings at some indexes."""
         ...
 
 
@@ -166,12 +170,20 @@ def _sparse(plan: Plan, seg: Segment) -> tuple[np.ndarray, np.ndarray] | None:
     return None
 
 
-def _term_scores(plan: Term, seg: Segment, ids: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """BM25F scores of a term's postings (all, or some: elementwise, the same either way)."""
+def _term_scores(
+    plan: Term,
+    seg: Segment,
+    ids: np.ndarray,
+    weights: np.ndarray,
+    lengths: np.ndarray | None = None,
+) -> np.ndarray:
+    """BM25F scores of a term's postings (all, or some: elementwise, the same either way);
+    `lengths`: the documents' lengths of its field, if known."""
     if plan.avgfl is None:
         scores = weights.astype(np.float64)
     else:
-        lengths = seg.lengths(plan.field)[ids]
+        if lengths is None:
+            lengths = seg.lengths(plan.field, ids)
         tf = weights.astype(np.float64)
         norm = K1 * ((1 - B) + B * lengths / plan.avgfl)
         scores = plan.idf * ((tf * (K1 + 1)) / (tf + norm))
@@ -181,33 +193,37 @@ def _term_scores(plan: Term, seg: Segment, ids: np.ndarray, weights: np.ndarray)
 
 
 def _phrase(plan: Phrase, seg: Segment) -> tuple[np.ndarray, np.ndarray]:
-    """The phrase's documents and scores: the words' lists intersected (rarest first), then
+    """The phrase's documents and scores: the words' lists intersected, then
     the positions of only the documents left, matched as arrays."""
     words = plan.words
     read = [seg.with_positions(w.field, w.term) for w in words]
-    lists = [ids for ids, _ in read]
-    docs = lists[min(range(len(words)), key=lambda i: len(lists[i]))]
-    if not len(docs):
+    if not all(len(ids) for ids, _, _ in read):
         return _EMPTY_INT, _EMPTY_FLOAT
-    # (a mask over the segment's document numbers: linear, where np.isin sorts)
-    size = int(max(int(ids[-1]) for ids in lists if len(ids))) + 1
-    for ids in sorted(lists, key=len):
-        if ids is docs:
-            continue
+    # Each word's documents as a mask over the segment's document numbers (linear, where
+    # np.isin sorts); the documents having all of them; and where each one is in each word's
+    # list, found once for the positions and the scores.
+    size = max(int(ids[-1]) for ids, _, _ in read) + 1
+    masks = []
+    for ids, _, _ in read:
         mask = np.zeros(size, dtype=bool)
         mask[ids] = True
-        docs = docs[mask[docs]]
-        if not len(docs):
-            return _EMPTY_INT, _EMPTY_FLOAT
+        masks.append(mask)
+    every = masks[0].copy()
+    for mask in masks[1:]:
+        every &= mask
+    docs = np.flatnonzero(every)
+    if not len(docs):
+        return _EMPTY_INT, _EMPTY_FLOAT
+    picks = [np.searchsorted(ids, docs) for ids, _, _ in read]
     # Spans as (candidate number, first position, last position), one word at a time; each
     # word's positions only for the candidates whose spans are still going.
     cand = None
     start = end = None
     alive = np.arange(len(docs), dtype=np.int64)
-    for ids, positions in read:
+    for (_, positions, _), pick in zip(read, picks, strict=True):
         if cand is not None:
             alive = cand[np.append(True, cand[1:] != cand[:-1])]  # (cand ascends)
-        where, counts = positions(np.searchsorted(ids, docs[alive]))
+        where, counts = positions(pick[alive])
         owner = np.repeat(alive, counts)
         if cand is None:
             cand, start, end = owner, where, where
@@ -231,12 +247,14 @@ def _phrase(plan: Phrase, seg: Segment) -> tuple[np.ndarray, np.ndarray]:
         if plan.slop > 1:  # the same span reached by different steps counts once
             unique = np.unique(np.stack([cand, start, end]), axis=1)
             cand, start, end = unique[0], unique[1], unique[2]
-    matched = docs[cand[np.append(True, cand[1:] != cand[:-1])]]  # (cand ascends)
+    found = cand[np.append(True, cand[1:] != cand[:-1])]  # (cand ascends)
+    matched = docs[found]
     parts = []
-    for word in words:  # each word's score, for the matched documents only
-        ids, weights = seg.postings(word.field, word.term)
-        at = np.searchsorted(ids, matched)
-        parts.append(_term_scores(word, seg, ids[at], weights[at]))
+    lengths: dict[str, np.ndarray] = {}  # (a phrase's words are of one field)
+    for word, (_, _, weights), pick in zip(words, read, picks, strict=True):  # matched only
+        if word.field not in lengths:
+            lengths[word.field] = seg.lengths(word.field, matched)
+        parts.append(_term_scores(word, seg, matched, weights(pick[found]), lengths[word.field]))
     total = _tree_sum(parts)
     if plan.boost != 1.0:
         total = total * plan.boost
