@@ -60,12 +60,13 @@ def indexes(tmp_path_factory):  # type: ignore[no-untyped-def]
         writer.add_document(**doc)
     writer.commit(merge=False)
     ix = whoosh_index.create_in(str(bulk_dir), schema)
-    group = bulk.GROUP_POSTINGS
+    group, words = bulk.GROUP_POSTINGS, bulk.CACHE_WORDS
     bulk.GROUP_POSTINGS = 97  # (postings turned into objects in many small groups)
+    bulk.CACHE_WORDS = 50  # (the analyses kept full early: most words analysed afresh)
     try:
         segment = bulk.build_segment(schema, docs, ix.storage, default_codec(), ix.indexname)
     finally:
-        bulk.GROUP_POSTINGS = group
+        bulk.GROUP_POSTINGS, bulk.CACHE_WORDS = group, words
     writer = ix.writer()
     writer.commit(mergetype=lambda _w, segments: [*segments, segment])
     yield docs, SearchIndex(whoosh_dir), SearchIndex(bulk_dir)

@@ -14,6 +14,7 @@ from test_bulk import _docs
 from whoosh import index as whoosh_index
 from whoosh.codec import default_codec
 
+from paperreader.core.errors import IndexDamaged
 from paperreader.core.search import SearchIndex, bulk, positions, w3values
 from paperreader.core.search.schema import SCHEMA_VERSION, make_schema
 from paperreader.core.search.segments import CACHES, SegmentSource, segment_sources
@@ -217,3 +218,13 @@ def test_wide_values_round_trip(tmp_path, monkeypatch) -> None:  # type: ignore[
         assert flat[: len(want)].tolist() == want
         assert (found.dtype, flat.dtype) == (np.uint16, np.uint32)
     assert positions.PositionsFile.open(tmp_path, "MAIN_x", 11) is None
+
+
+def test_counts_past_the_positions_are_a_damaged_index() -> None:
+    """A word's counts adding up to more positions than the file holds raise IndexDamaged
+    (its positions are cut at their sum, which no slice checks any more)."""
+    counts = np.array([2, 3], dtype=np.uint8)
+    read = positions.reader(counts, np.arange(5, dtype=np.uint16))
+    assert read(np.array([1]))[0].tolist() == [2, 3, 4]
+    with pytest.raises(IndexDamaged):
+        positions.reader(counts, np.arange(4, dtype=np.uint16))

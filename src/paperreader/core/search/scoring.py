@@ -30,8 +30,8 @@ class Segment(Protocol):
         """Sorted document numbers and their weights (frequency times field boost)."""
         ...
 
-    def lengths(self, field: str, ids: np.ndarray) -> np.ndarray:
-        """These documents' lengths of `field` (as Whoosh stores them, one byte, decoded)."""
+    def lengths(self, field: str) -> np.ndarray:
+        """Each document's length of `field` (as Whoosh stores it, one byte, decoded)."""
         ...
 
     def union(self, field: str, terms: tuple[bytes, ...]) -> np.ndarray:
@@ -183,7 +183,7 @@ def _term_scores(
         scores = weights.astype(np.float64)
     else:
         if lengths is None:
-            lengths = seg.lengths(plan.field, ids)
+            lengths = seg.lengths(plan.field)[ids]
         tf = weights.astype(np.float64)
         norm = K1 * ((1 - B) + B * lengths / plan.avgfl)
         scores = plan.idf * ((tf * (K1 + 1)) / (tf + norm))
@@ -253,7 +253,7 @@ def _phrase(plan: Phrase, seg: Segment) -> tuple[np.ndarray, np.ndarray]:
     lengths: dict[str, np.ndarray] = {}  # (a phrase's words are of one field)
     for word, (_, _, weights), pick in zip(words, read, picks, strict=True):  # matched only
         if word.field not in lengths:
-            lengths[word.field] = seg.lengths(word.field, matched)
+            lengths[word.field] = seg.lengths(word.field)[matched]
         parts.append(_term_scores(word, seg, matched, weights(pick[found]), lengths[word.field]))
     total = _tree_sum(parts)
     if plan.boost != 1.0:

@@ -326,14 +326,11 @@ class SegmentSource:
                 return None  # (not this segment's lists: its blocks serve)
         return file
 
-    def lengths(self, field: str, ids: np.ndarray) -> np.ndarray:
-        """The field's lengths of these documents (kept per segment as Whoosh's length
-        bytes: an eighth of the floats' memory, and a phrase's few documents decoded)."""
-        coded = CACHES.arrays.get(
-            (self.key, "l", field),
-            lambda: w3format.length_bytes(self.reader, field, self.doc_count),
-        )
-        return w3format.lengths_of(coded[ids])  # type: ignore[index]
+    def lengths(self, field: str) -> np.ndarray:
+        return CACHES.arrays.get((self.key, "l", field), lambda: self._read_lengths(field))  # type: ignore[return-value]
+
+    def _read_lengths(self, field: str) -> np.ndarray:
+        return w3format.read_lengths(self.reader, field, self.doc_count)
 
     def union(self, field: str, terms: tuple[bytes, ...]) -> np.ndarray:
         """The documents having any of the terms (a prefix's expansions), one bit each. As

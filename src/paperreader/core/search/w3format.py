@@ -123,19 +123,14 @@ def small_weights(exact: np.ndarray) -> np.ndarray:
     return small if np.array_equal(small, exact) else exact
 
 
-def length_bytes(reader, field: str, doc_count: int) -> np.ndarray:  # type: ignore[no-untyped-def]
-    """A segment's field lengths, one byte a document, as Whoosh's length column codes them."""
+def read_lengths(reader, field: str, doc_count: int) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """A segment's field lengths, one a document, from the length column's bytes."""
     column = reader._perdoc._cached_reader(_lenfield(field), LENGTHS_COLUMN)
     raw = np.zeros(doc_count, dtype=np.uint8)
     if column is not None:
         stored = np.frombuffer(column._dbfile.get(column._basepos, column._count), np.uint8)
         raw[: len(stored)] = stored[:doc_count]
-    return raw
-
-
-def lengths_of(coded: np.ndarray) -> np.ndarray:
-    """Field lengths from their length bytes (Whoosh's byte_to_length)."""
-    return _LENGTH_TABLE[coded]
+    return _LENGTH_TABLE[raw]
 
 
 def decode_postings(data: bytes) -> tuple[np.ndarray, np.ndarray]:
