@@ -11,7 +11,7 @@ from pathlib import Path
 from whoosh import index as whoosh_index
 from whoosh import query as Q
 
-from paperreader.core import mapped
+from paperreader.core import heap, mapped
 from paperreader.core.errors import IndexDamaged, QueryError, _guarded
 from paperreader.core.models import Hit, Paper, SearchResult, UserData
 from paperreader.core.search import (
@@ -111,6 +111,7 @@ class SearchIndex:
         # (upsert, rebuild, remember): set by the Library to read `files/<id>/text.txt`.
         self.text_loader: Callable[[str], str] | None = None
         whoosh_patches.install()  # (idempotent) before anything of Whoosh's is opened
+        heap.settle()  # (idempotent) numpy's temporaries kept in the heap
 
     # -- opening -----------------------------------------------------------------------------
     def open(self) -> str | None:
