@@ -1,7 +1,8 @@
 """Whoosh segments written in bulk: documents analysed with a cache of each word's analysis,
 postings gathered per term in memory, then written through Whoosh's own codec (its per-document
-writer, field writer, postings blocks and term infos), so the format is Whoosh's by
-construction and a search reads the same index as from Whoosh's writer.
+writer and field writer; its postings blocks, term infos and term table as w3write.py writes
+them), so the format is Whoosh's by construction and a search reads the same index as from
+Whoosh's writer.
 
 Whoosh's SegmentWriter spends its time per token: a generator pipeline of token objects per
 word (regex, intra-word split, stop words, stemming), a posting tuple per word per document
@@ -15,7 +16,6 @@ hits, order and scores)."""
 
 from __future__ import annotations
 
-import zlib
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -23,7 +23,6 @@ from contextlib import suppress
 from functools import partial
 from itertools import chain, repeat
 from pickle import dumps
-from struct import Struct
 
 import numpy as np
 from whoosh.analysis import (
@@ -35,12 +34,11 @@ from whoosh.analysis import (
     StemFilter,
     StopFilter,
 )
-from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
 from whoosh.formats import Positions
 from whoosh.system import pack_uint, pack_ushort
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
-from paperreader.core.search import positions
+from paperreader.core.search import positions, w3write
 from paperreader.core.search.schema import GreekNames
 
 _LOCAL_FILTERS = (
@@ -452,7 +450,7 @@ class SegmentBuilder:
             found.extend(repeat(0, self.docs - len(found)))
         fields = codec.field_writer(storage, segment)
         postfile = fields._postfile
-        tindex = fields._tindex
+        tindex = w3write.TermTable(fields._tindex)
         names = {name for name, postings in self.postings.items() if postings}
         kept = positions.Gatherer()  # common words' positions, for the segment's own file
         for name in sorted(names | {name for name, words in self.spelling.items() if words}):
@@ -465,7 +463,7 @@ class SegmentBuilder:
                 keep = partial(kept.add, name) if name in positions.FIELDS else None
                 for term, ids, weights, values in self.postings[name].grouped(keep):
                     offset = postfile.tell()
-                    data, info = _posting_list(ids, weights, values, dfl, fixed, offset)
+                    data, info = w3write.posting_list(ids, weights, values, dfl, fixed, offset)
                     postfile.write(data)
                     tindex.add(prefix + term, info)
             else:  # a spelling field: one posting at document 0 for each document with the word
@@ -478,13 +476,16 @@ class SegmentBuilder:
                     # (the list depends on the count alone: built once per count)
                     found = lists.get(count)
                     if found is None:
-                        data, info = _posting_list(
+                        data, info = w3write.posting_list(
                             [0] * count, [1] * count, [one] * count, None, fixed, 0
                         )
-                        found = lists[count] = (data, info[: -_TERM_TAIL.size])
+                        found = lists[count] = (data, info[: -w3write.TERM_TAIL.size])
                     offset = postfile.tell()
                     postfile.write(found[0])
-                    tindex.add(prefix + word, found[1] + _TERM_TAIL.pack(offset, len(found[0])))
+                    tindex.add(
+                        prefix + word, found[1] + w3write.TERM_TAIL.pack(offset, len(found[0]))
+                    )
+            tindex.flush()
             fields.finish_field()
         fields.close()
         self.postings = {}
@@ -498,97 +499,6 @@ class SegmentBuilder:
             with suppress(OSError):  # only a cache (see positions.py)
                 kept.write(folder, segment.segment_id(), self.docs)
         return segment
-
-
-BLOCK = 128  # W3Codec's blocklimit
-COMPRESSION = 3  # W3Codec's compression
-SMALL_BLOCK = 512  # bytes: compressed with a 512-byte window (it fits in it whole)
-_TERM_INFO = Struct("!BfIBBfII")  # W3TermInfo's record
-_TERM_TAIL = Struct("!qi")  # pack_long(offset) + pack_int(length)
-_BLOCK_LENGTH = Struct("!i")
-
-
-def _compress(raw: bytes) -> bytes:
-    """zlib at Whoosh's level; a small block with a small window and hash table, whose set-up
-    is most of the cost of compressing a few dozen bytes (64 -> 6 us). Any window reads back
-    with zlib.decompress, as Whoosh's reader does."""
-    if len(raw) > SMALL_BLOCK:
-        return zlib.compress(raw, COMPRESSION)
-    packer = zlib.compressobj(COMPRESSION, zlib.DEFLATED, 9, 1)
-    return packer.compress(raw) + packer.flush()
-
-
-def _posting_list(ids, weights, values, dfl, fixed, offset):  # type: ignore[no-untyped-def]
-    """A term's posting list and term info, byte for byte as W3PostingsWriter.add_posting /
-    finish_postings and W3TermInfo write them (blocks of 128: a pickled info tuple, then the
-    zlib-compressed pickle of (id deltas, weights, values))."""
-    count = len(ids)
-    parts = [WHOOSH3_HEADER_MAGIC]
-    total_weight = 0.0
-    min_length = None
-    max_length = 0
-    max_weight = 0
-    for start in range(0, count, BLOCK):
-        end = min(count, start + BLOCK)
-        block_ids = ids[start:end]
-        block_weights = weights[start:end]
-        stored = array("f", block_weights)
-        top = max(0, *block_weights)
-        if all(w == 1.0 for w in stored):
-            mini_weights = None
-        elif all(w == stored[0] for w in stored):
-            mini_weights = stored[0]
-        else:
-            mini_weights = tuple(stored)
-        if fixed is None or fixed < 0:
-            mini_values = tuple(v for v in values[start:end] if v)
-        elif fixed == 0:
-            mini_values = None
-        else:
-            mini_values = b"".join(v for v in values[start:end] if v)
-        base = 0
-        deltas = []
-        for docnum in block_ids:
-            deltas.append(docnum - base)
-            base = docnum
-        data = _compress(dumps((tuple(deltas), mini_weights, mini_values), 2))
-        block_min = None
-        block_max = 0
-        if dfl is not None:
-            found = [dfl[d] for d in block_ids if dfl[d]]
-            if found:
-                block_min, block_max = min(found), max(found)
-        info = dumps(
-            (
-                end - start,
-                block_ids[-1],
-                top,
-                COMPRESSION,
-                length_to_byte(block_min),
-                length_to_byte(block_max),
-            ),
-            2,
-        )
-        size = len(info) + len(data)
-        parts.append(_BLOCK_LENGTH.pack(-size if end == count else size))
-        parts.append(info)
-        parts.append(data)
-        total_weight += sum(stored)
-        min_length = block_min if min_length is None else min(min_length, block_min)  # type: ignore[type-var]
-        max_length = max(max_length, block_max)
-        max_weight = max(max_weight, top)
-    data = b"".join(parts)
-    term_info = _TERM_INFO.pack(
-        False,
-        total_weight,
-        count,
-        0 if min_length is None else length_to_byte(min_length),
-        length_to_byte(max_length),
-        max_weight,
-        ids[0],
-        ids[-1],
-    ) + _TERM_TAIL.pack(offset, len(data))
-    return data, term_info
 
 
 def build_segment(schema, docs: Iterable[dict[str, object]], storage, codec, indexname: str):  # type: ignore[no-untyped-def]
