@@ -72,9 +72,22 @@ CRASH = textwrap.dedent(
 )
 
 
-@pytest.mark.parametrize("extra", [0, 3000])
+# A worker killed halfway through a message to the indexer: the indexer had read on for ever
+# (its one queue's pipe had a write end in the indexer too). The same reindex, the same end.
+HALF_SAID = CRASH.replace(
+    "    inbox.get()\n",
+    '    inbox.get()\n    os.write(outbox.fileno(), (4096).to_bytes(4, "big") + b"half a message")\n',
+)
+assert HALF_SAID != CRASH
+
+
+@pytest.mark.parametrize(
+    ("extra", "script"),
+    [(0, CRASH), (3000, CRASH), (0, HALF_SAID)],
+    ids=["killed", "killed-while-fed", "killed-mid-message"],
+)
 def test_a_dying_rebuild_worker_is_one_line_and_the_next_indexer_finishes(
-    library_path: Path, extra: int
+    library_path: Path, extra: int, script: str
 ) -> None:
     if extra:  # enough papers that the rebuild is still feeding its workers when they die
         with Library(library_path) as lib:
@@ -87,7 +100,7 @@ def test_a_dying_rebuild_worker_is_one_line_and_the_next_indexer_finishes(
             )
     started = time.monotonic()
     done = subprocess.run(
-        [sys.executable, "-c", CRASH, str(library_path)],
+        [sys.executable, "-c", script, str(library_path)],
         capture_output=True,
         text=True,
         env=child_env(),

@@ -12,6 +12,7 @@ import contextlib
 import ctypes
 import gc
 import multiprocessing
+import multiprocessing.connection
 import os
 import queue
 import sys
@@ -49,8 +50,9 @@ def codec():  # type: ignore[no-untyped-def]
 
 
 def work(folder: str, inbox, outbox, me: int = 0) -> None:  # type: ignore[no-untyped-def]
-    """A worker process: chunks of documents in, ("segment", me, (segment, ranges)) out; on
-    FLUSH or None it writes what it holds and says ("flushed", me); None also ends it."""
+    """A worker process: chunks of documents in, ("segment", me, (segment, ranges)) out (sent
+    on `outbox`, the write end of its own pipe); on FLUSH or None it writes what it holds and
+    says ("flushed", me); None also ends it."""
     parent = os.getppid()
     # The objects inherited from the indexer are left out of this process's collections: a
     # collection writes to every object it visits, which copied their pages (~80 MB of a
@@ -65,12 +67,12 @@ def work(folder: str, inbox, outbox, me: int = 0) -> None:  # type: ignore[no-un
             chunk = _next(inbox, parent)
             if chunk is None or chunk == FLUSH:
                 if len(builder):
-                    outbox.put(("segment", me, (builder.write(), ranges.take())))
+                    outbox.send(("segment", me, (builder.write(), ranges.take())))
                     builder = bulk.SegmentBuilder(
                         ix.schema, ix.storage, codec_, ix.indexname, builder
                     )
                     _release()
-                outbox.put(("flushed", me, None))
+                outbox.send(("flushed", me, None))
                 if chunk is None:
                     break
                 continue
@@ -79,11 +81,12 @@ def work(folder: str, inbox, outbox, me: int = 0) -> None:  # type: ignore[no-un
                 ranges.add(str(doc["id"]))
             ranges.cut()  # (this worker's next chunk is not the next in id order)
             if len(builder) >= SEGMENT_DOCS:
-                outbox.put(("segment", me, (builder.write(), ranges.take())))
+                outbox.send(("segment", me, (builder.write(), ranges.take())))
                 builder = bulk.SegmentBuilder(ix.schema, ix.storage, codec_, ix.indexname, builder)
                 _release()
     except BaseException as exc:  # noqa: BLE001 - sent to the parent, which raises
-        outbox.put(("error", me, f"{type(exc).__name__}: {exc}"))
+        with contextlib.suppress(Exception):
+            outbox.send(("error", me, f"{type(exc).__name__}: {exc}"))
         raise
 
 
@@ -114,15 +117,22 @@ class Workers:
     def __init__(self, folder: str, procs: int) -> None:
         context = multiprocessing.get_context("fork")
         self.inboxes = [context.Queue(maxsize=4) for _ in range(procs)]
-        self.outbox = context.Queue()
+        # Each worker answers on its own pipe, whose write end only it holds once started: a
+        # worker that dies halfway through a message is an end of file here. (One Queue for
+        # all held a write end in this process too: a message cut short by a killed worker
+        # left this process reading the rest for ever.)
+        pipes = [context.Pipe(duplex=False) for _ in range(procs)]
+        self.replies = [reader for reader, _ in pipes]
+        self._ends = [writer for _, writer in pipes]
+        self._open = list(self.replies)  # the pipes not yet at their end
         # (the module's `work` looked up now: tests replace it to make a worker die)
         self.procs = [
             context.Process(
                 target=sys.modules[__name__].work,
-                args=(folder, inbox, self.outbox, me),
+                args=(folder, inbox, end, me),
                 name=f"paperreader-index-{me}",
             )
-            for me, inbox in enumerate(self.inboxes)
+            for me, (inbox, end) in enumerate(zip(self.inboxes, self._ends, strict=True))
         ]
         self.unwritten: list[deque[list[str]]] = [deque() for _ in range(procs)]
         self.ready: list[Written] = []
@@ -133,6 +143,8 @@ class Workers:
     def __enter__(self) -> Workers:
         for proc in self.procs:
             proc.start()
+        for end in self._ends:  # (the workers have theirs)
+            end.close()
         return self
 
     def __exit__(self, kind, exc, tb) -> None:  # type: ignore[no-untyped-def]
@@ -147,10 +159,13 @@ class Workers:
                 proc.kill()
         # Chunks still in a queue's pipe would make the interpreter's exit wait for ever on
         # its feeder thread (nobody reads them now): drop them.
-        for box in [*self.inboxes, self.outbox]:
+        for box in self.inboxes:
             with contextlib.suppress(Exception):
                 box.cancel_join_thread()
                 box.close()
+        for reply in self.replies:
+            with contextlib.suppress(Exception):
+                reply.close()
 
     def send(self, docs: list[dict[str, object]]) -> None:
         """One chunk of documents to the next worker in turn (waits while its queue is full,
@@ -187,15 +202,20 @@ class Workers:
     def _collect(self, *, wait: bool) -> None:
         """Receive what the workers sent; with `wait`, at least one message. A dead worker raises."""
         while True:
-            try:
-                kind, me, value = (
-                    self.outbox.get(timeout=WATCH_EVERY) if wait else self.outbox.get_nowait()
-                )
-            except queue.Empty:
+            ready = multiprocessing.connection.wait(self._open, WATCH_EVERY if wait else 0)
+            got = None
+            for reply in ready:
+                try:
+                    got = reply.recv()  # type: ignore[union-attr]
+                    break
+                except (EOFError, OSError):  # its worker has ended (or died mid-message)
+                    self._open.remove(reply)
+            if got is None:
                 dead = [p for p in self.procs if p.exitcode not in (None, 0)]
-                if dead:
+                if dead or (wait and not self._open):  # (none left that could answer)
+                    code = dead[0].exitcode if dead else "unknown"
                     print(
-                        f"paperreader: an indexing worker died (exit {dead[0].exitcode}); "
+                        f"paperreader: an indexing worker died (exit {code}); "
                         "its papers are indexed again by the next indexer",
                         file=sys.stderr,
                         flush=True,
@@ -204,6 +224,7 @@ class Workers:
                 if wait:
                     continue
                 return
+            kind, me, value = got
             if kind == "segment":
                 segment, ranges = value
                 ids: list[str] = []
