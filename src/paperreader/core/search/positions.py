@@ -202,7 +202,9 @@ class PositionsFile:
 
     def samples(self) -> list[tuple[str, bytes]]:
         """(field, word) of the table's first and last entries."""
-        found = []
+        found: list[tuple[str, bytes]] = []
+        if not len(self.table):  # (nothing to find in it either)
+            return found
         for at in sorted({0, len(self.table) - 1}):
             start = int(self.name_ends[at - 1]) if at else 0
             field, _, word = bytes(self.names[start : int(self.name_ends[at])]).partition(b"\x00")
