@@ -245,3 +245,41 @@ def test_the_workers_of_a_killed_indexer_leave_too(library_path: Path) -> None:
         assert lib.search("lattices", limit=1).total == 1500
         assert lib.index.doc_count() == lib.count()
         assert not (library_path / "index.stream").exists()
+
+
+HALF_CHUNK = textwrap.dedent(
+    """
+    import os, signal, sys, time
+    from paperreader.core.search import indexer, workers
+
+    indexer.BULK_CATCH_UP_FROM = 100
+
+    def send(self, docs):  # killed halfway through its first chunk to a worker
+        os.write(self.inboxes[0]._writer.fileno(), (1 << 20).to_bytes(4, "big") + b"half")
+        time.sleep(0.5)  # (the worker is reading the rest)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    workers.Workers.send = send
+    from paperreader.cli import main
+
+    sys.exit(main(["--library", sys.argv[1], "index"]))
+    """
+)
+
+
+def test_a_worker_left_with_half_a_chunk_leaves_too(library_path: Path) -> None:
+    """The indexer killed halfway through writing a chunk to a worker: the worker sees the
+    end of its pipe (it holds no write end of it) and exits, instead of reading for ever."""
+    with Library(library_path) as lib:
+        lib.add_papers(
+            [Paper(id=f"h-{n:05d}", title=f"Paper {n} on lattices") for n in range(300)],
+            index=False,
+        )
+    done = subprocess.run(
+        [sys.executable, "-c", HALF_CHUNK, str(library_path)], env=child_env(), timeout=60
+    )
+    assert done.returncode == -9
+    deadline = time.monotonic() + 10
+    while _processes_naming(str(library_path)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _processes_naming(str(library_path)) == [], "a worker read on for ever"

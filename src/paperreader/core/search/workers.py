@@ -125,20 +125,33 @@ class Workers:
         self.replies = [reader for reader, _ in pipes]
         self._ends = [writer for _, writer in pipes]
         self._open = list(self.replies)  # the pipes not yet at their end
-        # (the module's `work` looked up now: tests replace it to make a worker die)
         self.procs = [
-            context.Process(
-                target=sys.modules[__name__].work,
-                args=(folder, inbox, end, me),
-                name=f"paperreader-index-{me}",
-            )
-            for me, (inbox, end) in enumerate(zip(self.inboxes, self._ends, strict=True))
+            context.Process(target=self._start, args=(folder, me), name=f"paperreader-index-{me}")
+            for me in range(procs)
         ]
         self.unwritten: list[deque[list[str]]] = [deque() for _ in range(procs)]
         self.ready: list[Written] = []
         self.sent = 0
         self._turn = 0
         self._flushed = 0
+
+    def _start(self, folder: str, me: int) -> None:
+        """In worker `me`, just forked: every pipe end it inherited but its own inbox's
+        reading end and its own reply's writing end is closed, so that an indexer killed
+        halfway through a chunk is an end of file here (and a worker killed halfway through
+        a reply one there), not a read for ever. Then `work` (the module's, looked up now:
+        tests replace it to make a worker die)."""
+        for other, box in enumerate(self.inboxes):
+            with contextlib.suppress(Exception):
+                box._writer.close()  # type: ignore[attr-defined]
+                if other != me:
+                    box._reader.close()  # type: ignore[attr-defined]
+        for other, (reply, end) in enumerate(zip(self.replies, self._ends, strict=True)):
+            with contextlib.suppress(Exception):
+                reply.close()
+                if other != me:
+                    end.close()
+        sys.modules[__name__].work(folder, self.inboxes[me], self._ends[me], me)
 
     def __enter__(self) -> Workers:
         for proc in self.procs:
