@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from paperreader.cli import main
+from paperreader.core.library import Library
 
 
 def store_file(library_path: Path, paper_id: str) -> dict:  # type: ignore[type-arg]
@@ -117,6 +118,26 @@ def test_import_reports_counts_and_bad_files(run, tmp_path: Path) -> None:  # ty
     )
     code, _, err = run("import", str(tmp_path / "missing.bib"))
     assert code == 1 and "missing.bib: cannot read" in err and err.count("\n") == 1
+
+
+def test_a_new_librarys_first_import_indexes_the_sample_with_its_papers(tmp_path: Path) -> None:
+    """A new library's sample is left queued for the import's own indexing (not indexed alone
+    first): after the import every paper is searchable; after a failed import, the sample."""
+    good = tmp_path / "papers.jsonl"
+    good.write_text(
+        "".join(
+            json.dumps({"id": f"2501.{n:05d}", "title": f"Zyxwv paper {n}", "source": "jsonl"})
+            + "\n"
+            for n in range(3)
+        )
+    )
+    for name, path, code in (("new", good, 0), ("other", tmp_path / "missing.jsonl", 1)):
+        assert main(["import", str(path), "--library", str(tmp_path / name)]) == code
+        with Library(tmp_path / name, seed=False) as lib:
+            assert lib.unindexed_count() == 0
+            assert lib.search("zyxwv").total == (3 if code == 0 else 0)
+            assert lib.search("").total == lib.records.count() >= 98 + (3 if code == 0 else 0)
+            assert lib.check() == []
 
 
 def test_errors_are_one_line_never_a_traceback(run) -> None:  # type: ignore[no-untyped-def]

@@ -34,7 +34,9 @@ def cmd_tui(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    library = open_library(args)
+    # (a new library's sample is indexed with the import's papers: it was indexed alone
+    # first, then again in the import's segments, which fold it in)
+    library = open_library(args, index_seed=False)
     options: dict[str, Any] = {}
     if args.category:
         options["categories"] = args.category

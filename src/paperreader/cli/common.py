@@ -27,12 +27,13 @@ OPENED: list[Library] = []
 BACKGROUND_ENV = "PAPERREADER_BACKGROUND"  # set in the background indexer's process
 
 
-def open_library(args: argparse.Namespace) -> Library:
+def open_library(args: argparse.Namespace, *, index_seed: bool = True) -> Library:
     """Open the library. Opening only reads: a rebuild or catch-up that is needed is left to
-    the one indexer (`finish` starts it in the background when none runs)."""
+    the one indexer (`finish` starts it in the background when none runs). `index_seed`
+    False: a new library's sample papers are left queued for the command's own indexing."""
     from paperreader.core.library import Library
 
-    library = Library(library_dir(args.library), on_message=say)
+    library = Library(library_dir(args.library), on_message=say, index_seed=index_seed)
     OPENED.append(library)
     return library
 

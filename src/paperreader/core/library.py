@@ -74,10 +74,12 @@ class Library(LibraryIndexing, LibraryReading, LibraryViews):
         seed: bool = True,
         on_message: Callable[[str], None] | None = None,
         progress: Progress | None = None,
+        index_seed: bool = True,
     ) -> None:
         """Open a library folder. Opening reads; it never rebuilds or writes the index (that
         is the indexer's job: `run_indexer`, or `start_indexer` for a background process).
-        A new folder is seeded with the sample, and its index built here."""
+        A new folder is seeded with the sample, and its index built here (`index_seed`
+        False: left queued, for a command that indexes next, as an import does)."""
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self._say = on_message or (lambda _msg: None)
@@ -95,7 +97,7 @@ class Library(LibraryIndexing, LibraryReading, LibraryViews):
         fresh = self.records.count() == 0 and not self.records.get_meta("seeded")
         self.index.open()
         if fresh and seed:
-            self._seed(progress)
+            self._seed(progress, index=index_seed)
         else:
             with contextlib.suppress(sqlite3.Error, StoreError):  # hand edits: queued
                 self.sync_store()
@@ -425,7 +427,7 @@ class Library(LibraryIndexing, LibraryReading, LibraryViews):
                 started = self.indexer.holder() is not None or self.start_indexer()
         return report
 
-    def _seed(self, progress: Progress | None = None) -> None:
+    def _seed(self, progress: Progress | None = None, *, index: bool = True) -> None:
         path = sample_path()
         if path.exists():
             self.add_papers(
@@ -433,7 +435,8 @@ class Library(LibraryIndexing, LibraryReading, LibraryViews):
                 index=False,
             )
         self.records.set_meta("seeded", "1")
-        self.run_indexer(progress)
+        if index:
+            self.run_indexer(progress)
 
     # -- export ----------------------------------------------------------------------------------
     def select(

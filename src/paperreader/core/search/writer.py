@@ -19,7 +19,7 @@ from paperreader.core.search.schema import SCHEMA_VERSION, document
 
 WRITER_ARGS: dict[str, object] = {"limitmb": 128}
 # A rebuild of at least this many papers runs in parallel processes (see rebuild()).
-PARALLEL_REBUILD_FROM = 5000
+PARALLEL_REBUILD_FROM = 1000
 MAX_REBUILD_PROCS = 2
 # Threads that hold no lock a forked child could need: the lease's heartbeat.
 QUIET_THREADS = ("paperreader-lease",)
