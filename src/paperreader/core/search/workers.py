@@ -55,8 +55,8 @@ def work(folder: str, inbox, outbox, me: int = 0) -> None:  # type: ignore[no-un
     says ("flushed", me); None also ends it."""
     parent = os.getppid()
     # The objects inherited from the indexer are left out of this process's collections: a
-    # collection writes to every object it visits, which copied their pages (~80 MB of a
-    # worker's memory at 1,000,000 papers became its own).
+    # collection writes to every object it visits, which copied their pages (15 MB of a
+    # worker's own memory in a 100,000-paper rebuild).
     gc.freeze()
     try:
         ix = whoosh_index.open_dir(folder)
