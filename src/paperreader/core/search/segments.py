@@ -251,7 +251,7 @@ class SegmentSource:
             weights = (
                 kept[1].__getitem__  # type: ignore[index]
                 if kept is not None
-                else functools.partial(self._file_weights, field, counts)
+                else lambda at: self._file_weights(field, counts[at])
             )
             return ids, positions.reader(counts, flat), weights
         if kept is not None:
@@ -287,16 +287,15 @@ class SegmentSource:
         if found is None:
             return w3format.read_postings(self.reader, field, term)
         ids, counts, _flat = found
-        every = np.arange(len(ids))
         return np.array(ids, dtype=np.int32), w3format.small_weights(
-            self._file_weights(field, counts, every)
+            self._file_weights(field, counts)
         )
 
-    def _file_weights(self, field: str, counts: np.ndarray, at: np.ndarray) -> np.ndarray:
+    def _file_weights(self, field: str, counts: np.ndarray) -> np.ndarray:
         """Whoosh's Positions weights (frequency x the field's boost, stored as a 32-bit
-        float) of the postings at `at`, from their position counts in the positions file."""
+        float) of postings with these position counts (from the positions file)."""
         boost = self.reader.schema[field].format.field_boost
-        return (counts[at].astype(np.float64) * boost).astype(np.float32)
+        return (counts.astype(np.float64) * boost).astype(np.float32)
 
     def _from_file(self, field: str, term: bytes) -> tuple[np.ndarray, ...] | None:
         """The term's documents, their position counts and positions from the segment's
