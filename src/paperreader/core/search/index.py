@@ -267,12 +267,6 @@ class SearchIndex:
     def doc_count(self) -> int:
         return 0 if self.missing() else self.searcher().doc_count()
 
-    def has(self, paper_id: str) -> bool:
-        return self.searcher().document_number(id=paper_id) is not None
-
-    def all_ids(self) -> Iterable[str]:
-        return (fields["id"] for fields in self.searcher().all_stored_fields())
-
     @_guarded
     def tag_counts(self) -> dict[str, int]:
         if self.missing():
@@ -316,7 +310,7 @@ class SearchIndex:
             searcher = getattr(self._local, "searcher", None)
             changed = searcher is not None
             with contextlib.suppress(Exception):
-                changed = searcher is not None and not searcher.up_to_date()
+                changed = searcher is not None and (searcher.is_closed or not searcher.up_to_date())
             if not changed:
                 raise
             self._local.searcher = None
@@ -345,7 +339,9 @@ class SearchIndex:
         corrected = False
         # (words of a save made here are not in the index yet: they need no correcting)
         if correct and text and not (self.local and self.local.matching(query)):
-            suggestion = self.correction(text, skip_last=partial_last)
+            # (this search's searcher: asking for the thread's again would close this one
+            # if another process had committed meanwhile)
+            suggestion = self.correction(text, skip_last=partial_last, searcher=searcher)
             if suggestion:
                 query = self.parse(suggestion, partial_last=partial_last)
                 corrected = True
@@ -410,11 +406,18 @@ class SearchIndex:
         )
 
     # -- spelling ----------------------------------------------------------------------------
-    def correction(self, text: str, *, skip_last: bool = False) -> str | None:
+    def correction(
+        self,
+        text: str,
+        *,
+        skip_last: bool = False,
+        searcher=None,  # type: ignore[no-untyped-def]
+    ) -> str | None:
         """The query with unknown words replaced by the closest indexed words, or None.
 
         `skip_last` leaves a word still being typed alone (it is searched as a prefix)."""
-        return self._speller.correction(self.searcher().reader(), text, skip_last=skip_last)
+        reader = (searcher or self.searcher()).reader()
+        return self._speller.correction(reader, text, skip_last=skip_last)
 
     # -- highlights and similar papers ----------------------------------------------------------
     @staticmethod
