@@ -435,6 +435,13 @@ class Records:
             query, value = "SELECT count(*) FROM index_queue WHERE kind != ?", but
         return self.db.execute(query, (value,)).fetchone()[0]
 
+    def all_queued(self) -> bool:
+        """Whether every paper has a mark waiting (a new library: none was ever indexed)."""
+        unqueued = self.db.execute(
+            "SELECT 1 FROM papers WHERE id NOT IN (SELECT id FROM index_queue) LIMIT 1"
+        ).fetchone()
+        return unqueued is None
+
     def clear_unindexed(self, upto_seq: int | None = None) -> None:
         """Clear the marks up to `upto_seq` (all when None): a rebuild read those papers."""
         if upto_seq is None:

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from paperreader.core.import_signal import import_running
 from paperreader.core.search import journal, stream, writer
+from paperreader.core.search.index import MISSING
 from paperreader.core.search.lease import Lease, LeaseInfo
 
 if TYPE_CHECKING:
@@ -289,9 +290,16 @@ class Indexer:
                     if why is None and journal.exists(self._fresh()):
                         why = "a rebuild was cut short: it resumes"
                     force_rebuild = False
-                    if why is not None:
+                    fresh_start = why == MISSING and not journal.exists(self._fresh())
+                    if fresh_start and self.records.all_queued():
+                        # A new library (every paper queued): an empty index, and the queue
+                        # indexed below. A rebuild would index only the papers an import had
+                        # written so far, and leave the rest to the catch-up.
+                        self.index.rebuild(())
+                    elif why is not None:
                         done += self._rebuild(progress, should_stop)
-                    elif (procs := self._bulk_procs()) > 1:
+                    # (after a rebuild too: an import may have gone on writing meanwhile)
+                    if not self._should_stop(should_stop) and (procs := self._bulk_procs()) > 1:
                         done += self._bulk_catch_up(procs, progress, should_stop)
                     done += self._catch_up(progress, should_stop)
                 finally:
