@@ -43,26 +43,50 @@ def _folder_bytes(folder: Path) -> int:
     return total
 
 
-def _indexer_memory_mb(library: Path) -> dict[str, float]:
+def _indexer_memory_mb(
+    library: Path, each: dict[int, dict[str, object]] | None = None
+) -> dict[str, float]:
     """Memory of the processes working on `library` (the import, the indexer and its
     workers, whose command lines name it), in MB: the sum and the largest of their resident
     sets (RSS counts pages a forked worker shares with its parent in both), and the sum of
-    their proportional sets (PSS: a shared page split between its sharers; the honest total)."""
+    their proportional sets (PSS: a shared page split between its sharers; the honest total).
+    `each` collects every process's own peaks (pid -> role, rss, pss)."""
     rss: list[float] = []
     pss = 0.0
     for entry in os.listdir("/proc"):
         if not entry.isdigit() or int(entry) == os.getpid():
             continue
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError, ValueError, IndexError):
             cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
             if str(library).encode() not in cmdline:
                 continue
+            own = {"rss": 0.0, "pss": 0.0}
             for line in Path(f"/proc/{entry}/smaps_rollup").read_text().splitlines():
                 if line.startswith("Rss:"):
-                    rss.append(int(line.split()[1]) / 1024)
+                    own["rss"] = int(line.split()[1]) / 1024
                 elif line.startswith("Pss:"):
-                    pss += int(line.split()[1]) / 1024
+                    own["pss"] = int(line.split()[1]) / 1024
+            rss.append(own["rss"])
+            pss += own["pss"]
+            if each is not None:
+                parent = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
+                role = b" import " in cmdline.replace(b"\0", b" ") and "import" or "indexer"
+                seen = each.setdefault(int(entry), {"role": role, "parent": parent})
+                for key in ("rss", "pss"):
+                    seen[key] = max(float(seen.get(key, 0.0)), own[key])  # type: ignore[arg-type]
     return {"all": sum(rss), "largest": max(rss, default=0.0), "pss_all": pss}
+
+
+def _roles(each: dict[int, dict[str, object]]) -> list[dict[str, object]]:
+    """Each process's peaks; a forked worker has its parent's command line (the indexer's)."""
+    out = []
+    for seen in (each[pid] for pid in sorted(each)):
+        role = seen["role"]
+        parent = each.get(seen["parent"])  # type: ignore[call-overload]
+        if parent is not None and parent["role"] == role == "indexer":
+            role = "worker"
+        out.append({"role": role, "rss_mb": round(seen["rss"]), "pss_mb": round(seen["pss"])})  # type: ignore[call-overload]
+    return out
 
 
 def _records(path: Path) -> int:
@@ -98,6 +122,7 @@ def measure(
     expected = _records(path)
     peak_temp = [0]
     peak_memory: dict[str, float] = {}
+    each: dict[int, dict[str, object]] = {}
     stop = threading.Event()
 
     def sample() -> None:  # the index's temporary folders, every 0.2 s
@@ -113,7 +138,7 @@ def measure(
                     _folder_bytes(d) for d in index.glob("*.tmp") if d.is_dir()
                 )
             peak_temp[0] = max(peak_temp[0], temp)
-            for key, value in _indexer_memory_mb(library).items():
+            for key, value in _indexer_memory_mb(library, each).items():
                 peak_memory[key] = max(peak_memory.get(key, 0.0), value)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -159,6 +184,7 @@ def measure(
         "temp_peak_mb": round(peak_temp[0] / 1e6, 1),
         "index_mb": round(index_bytes / 1e6, 1),
         "indexer_rss_peak_mb": {key: round(value) for key, value in peak_memory.items()},
+        "process_peaks_mb": _roles(each),
         "loadavg": os.getloadavg(),
     }
 
