@@ -15,6 +15,8 @@ import pytest
 
 from paperreader.core.library import Library
 from paperreader.core.models import Paper
+from paperreader.core.records import Records
+from paperreader.core.search.indexer import Indexer
 from paperreader.core.search.lease import Lease
 from paperreader.core.search.schema import SCHEMA_VERSION
 
@@ -52,6 +54,39 @@ def test_the_background_indexer_exits_when_its_library_is_deleted(library_path: 
     assert not _running(holder.pid), "the indexer kept running on a deleted library"
     assert not library_path.exists(), "the indexer made the library folder again"
 
+
+
+@pytest.mark.parametrize(
+    ("cls", "step"),
+    [(Records, "all_queued"), (Indexer, "_bulk_procs")],
+    ids=["new-library-before-its-empty-index", "before-the-bulk-folder"],
+)
+def test_a_library_deleted_while_the_indexer_starts_is_not_made_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cls: type, step: str
+) -> None:
+    """The indexer's folders (index.new, the bulk stream's) were made with their parents: a
+    library deleted between the lease and them came back as an empty folder (seen in CI)."""
+    root = tmp_path / "library"
+    with Library(root, index_seed=False) as lib:  # a new library: its index still missing
+        if step == "_bulk_procs":
+            lib.run_indexer()
+        lib.add_papers(
+            [Paper(id=f"gone-{n}", title=f"Paper {n} on lattices") for n in range(1200)],
+            index=False,
+        )
+        original = getattr(cls, step)
+        calls: list[str] = []
+
+        def deleting(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            calls.append(step)
+            answer = original(self, *args, **kwargs)
+            shutil.rmtree(root, ignore_errors=True)
+            return 2 if step == "_bulk_procs" else answer
+
+        monkeypatch.setattr(cls, step, deleting)
+        assert lib.run_indexer() == 0
+    assert calls, f"the indexer never reached {step}"
+    assert not root.exists(), "the indexer made the library folder again"
 
 CRASH = textwrap.dedent(
     """

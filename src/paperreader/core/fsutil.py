@@ -11,17 +11,19 @@ from pathlib import Path
 TEMP_MARK = ".tmp-"
 
 
-def atomic_write(path: Path, data: bytes | Iterable[bytes]) -> None:
+def atomic_write(path: Path, data: bytes | Iterable[bytes], *, make_folders: bool = True) -> None:
     """Write `data` (bytes, or chunks of them) to `path` via a temp file in the same folder,
     fsync, then `os.replace`.
 
     Any failure (disk full, a read-only folder, Ctrl-C) removes the temp file and leaves `path`
     exactly as it was. A symlinked file is written through to its target (notes kept in a
-    dotfiles repo stay linked), and a replaced file keeps its permissions."""
+    dotfiles repo stay linked), and a replaced file keeps its permissions. Without
+    `make_folders`, a missing folder is an error (a cache never makes a deleted library again)."""
     path = Path(path)
     if path.is_symlink():
         path = path.resolve()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if make_folders:
+        path.parent.mkdir(parents=True, exist_ok=True)
     mode = _existing_mode(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}{TEMP_MARK}", dir=path.parent)
     try:

@@ -302,6 +302,10 @@ class Indexer:
                     if not self._should_stop(should_stop) and (procs := self._bulk_procs()) > 1:
                         done += self._bulk_catch_up(procs, progress, should_stop)
                     done += self._catch_up(progress, should_stop)
+                except OSError:
+                    if self.root.is_dir():
+                        raise
+                    return done  # the library was deleted under us: nothing left to index
                 finally:
                     self.lease.release()
                 if (should_stop and should_stop()) or self.lease.lost:

@@ -86,7 +86,7 @@ class BulkCatchUp:
         """Index the queue's papers (not the user's saves: the catch-up after takes those)
         until it is empty and no import is running. Returns the papers committed."""
         shutil.rmtree(self.folder, ignore_errors=True)
-        self.folder.mkdir(parents=True)
+        self.folder.mkdir()  # not parents: a library deleted meanwhile is not made again
         whoosh_index.create_in(str(self.folder), self.index.schema)
         try:
             with workers.Workers(str(self.folder), self.procs) as pool:

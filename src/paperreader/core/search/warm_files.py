@@ -70,10 +70,11 @@ def save(
             union_entries.append([field, prefix, [t.hex() for t in terms], size])
             yield padded(np.ascontiguousarray(bits, dtype=np.uint8))
 
-    atomic_write(folder / f"{segment}.bin", chunks())
+    folder.mkdir(exist_ok=True)  # (not its parents: a library deleted meanwhile stays so)
+    atomic_write(folder / f"{segment}.bin", chunks(), make_folders=False)
     hashes = io.BytesIO()
     np.save(hashes, np.ascontiguousarray(words, dtype=np.uint32), allow_pickle=False)
-    atomic_write(folder / f"{segment}.words.npy", hashes.getvalue())
+    atomic_write(folder / f"{segment}.words.npy", hashes.getvalue(), make_folders=False)
     meta = {
         "version": VERSION,
         "segment": segment,
@@ -83,7 +84,7 @@ def save(
         "unions": union_entries,
         "words": len(words),
     }
-    atomic_write(folder / f"{segment}.json", json.dumps(meta).encode())
+    atomic_write(folder / f"{segment}.json", json.dumps(meta).encode(), make_folders=False)
 
 
 def _aligned(size: int) -> int:

@@ -45,7 +45,7 @@ def rebuild(  # type: ignore[no-untyped-def]
     done = journal.load(fresh, SCHEMA_VERSION)
     if done is None:
         shutil.rmtree(fresh, ignore_errors=True)
-        fresh.mkdir(parents=True)
+        fresh.mkdir()  # not parents: a library deleted meanwhile is not made again
         ix = whoosh_index.create_in(str(fresh), schema)
         done = journal.start(fresh, SCHEMA_VERSION, upto)
     else:  # the segments the cut-short rebuild finished: in the TOC (their leftovers cleaned)
