@@ -55,7 +55,6 @@ def test_the_background_indexer_exits_when_its_library_is_deleted(library_path: 
     assert not library_path.exists(), "the indexer made the library folder again"
 
 
-
 @pytest.mark.parametrize(
     ("cls", "step"),
     [(Records, "all_queued"), (Indexer, "_bulk_procs")],
@@ -87,6 +86,7 @@ def test_a_library_deleted_while_the_indexer_starts_is_not_made_again(
         assert lib.run_indexer() == 0
     assert calls, f"the indexer never reached {step}"
     assert not root.exists(), "the indexer made the library folder again"
+
 
 CRASH = textwrap.dedent(
     """
