@@ -63,6 +63,9 @@ def work(folder: str, inbox, outbox, me: int = 0) -> None:  # type: ignore[no-un
         codec_ = codec()
         builder = bulk.SegmentBuilder(ix.schema, ix.storage, codec_, ix.indexname)
         ranges = journal.Ranges()
+        # The second worker's first segment is half the size: the workers then write (their
+        # memory's peak, a segment's postings sorted) in turn, not both at once.
+        limit = SEGMENT_DOCS // (me + 1)
         while True:
             chunk = _next(inbox, parent)
             if chunk is None or chunk == FLUSH:
@@ -80,7 +83,8 @@ def work(folder: str, inbox, outbox, me: int = 0) -> None:  # type: ignore[no-un
                 builder.add(doc)
                 ranges.add(str(doc["id"]))
             ranges.cut()  # (this worker's next chunk is not the next in id order)
-            if len(builder) >= SEGMENT_DOCS:
+            if len(builder) >= limit:
+                limit = SEGMENT_DOCS
                 outbox.send(("segment", me, (builder.write(), ranges.take())))
                 builder = bulk.SegmentBuilder(ix.schema, ix.storage, codec_, ix.indexname, builder)
                 _release()
@@ -181,13 +185,16 @@ class Workers:
                 reply.close()
 
     def send(self, docs: list[dict[str, object]]) -> None:
-        """One chunk of documents to the next worker in turn (waits while its queue is full,
-        collecting what the workers send meanwhile)."""
-        me = self._turn
+        """One chunk of documents to the next worker in turn with room in its queue: one
+        writing a segment (seconds) is passed over, not waited for. With none, the next in
+        turn is waited for (collecting what the workers send meanwhile)."""
+        count = len(self.procs)
+        turns = [(self._turn + k) % count for k in range(count)]
+        me = next((w for w in turns if not self.inboxes[w].full()), self._turn)
         self._put(me, docs)
         self.unwritten[me].append([str(doc["id"]) for doc in docs])
         self.sent += len(docs)
-        self._turn = (me + 1) % len(self.procs)
+        self._turn = (me + 1) % count
 
     def take(self) -> list[Written]:
         """The segments written since the last take (without waiting)."""
