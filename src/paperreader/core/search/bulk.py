@@ -53,7 +53,13 @@ _LOCAL_FILTERS = (
 # (a segment analyses each of its words once anyway). With 100,000, cleared when full, the
 # write peaks of a process's 2nd-4th 30,000-paper segments were 382-406 MB; 346-372 now.
 CACHE_WORDS = 20_000
-GROUP_POSTINGS = 200_000  # postings turned into Python objects at a time when written
+# Raw words whose term numbers a segment keeps (the first met): all of them (103,000 in a
+# 30,000-paper segment's abstracts) held 27 MB to the write; the rest are looked up again,
+# which cost the segment's analysis ~1% (13.1 -> 13.3 s).
+SEGMENT_WORDS = 20_000
+# Postings turned into Python objects at a time when written (200,000: 21 MB more at the
+# write's peak, no faster).
+GROUP_POSTINGS = 50_000
 
 
 class _TextAnalysis:
@@ -207,14 +213,16 @@ def _one_position(pos: int) -> bytes:
 
 
 class _Postings:
-    """One field's postings in a segment, flat in document order: term numbers, documents,
-    and weights (or frequencies times the field's boost) and values."""
+    """One field's postings in a segment, flat in document order: term numbers, and weights
+    (or frequencies times the field's boost) and values; each document's, as where its
+    postings end (not a document number per posting: 16 MB at a 30,000-paper segment's peak)."""
 
     def __init__(self, boost: float | None = None) -> None:
         self.terms: list[bytes] = []
         self.numbers: dict[bytes, int] = {}
         self.term = array("i")
-        self.doc = array("i")
+        self.docnums = array("i")  # the documents with postings here, and where theirs end
+        self.ends = array("i")
         self.freq = array("i")  # with `boost`: the weight is freq x boost
         self.weights: list = []  # type: ignore[type-arg]  # without: the weights as given
         self.pos = array("i")  # with `boost`: each posting's positions, flat
@@ -228,6 +236,18 @@ class _Postings:
             self.terms.append(term)
         return found
 
+    def end_doc(self, docnum: int) -> None:
+        """The postings added since the last call are document `docnum`'s."""
+        size = len(self.term)
+        if size != (self.ends[-1] if self.ends else 0):
+            self.docnums.append(docnum)
+            self.ends.append(size)
+
+    def _doc_of_each(self) -> np.ndarray:
+        ends = np.frombuffer(self.ends, dtype=np.int32)
+        counts = np.diff(ends, prepend=np.int32(0))
+        return np.repeat(np.frombuffer(self.docnums, dtype=np.int32), counts)
+
     def __bool__(self) -> bool:
         return bool(self.terms)
 
@@ -240,28 +260,29 @@ class _Postings:
         first (see positions.Gatherer.add)."""
         count = len(self.terms)
         order = sorted(range(count), key=self.terms.__getitem__)
-        # (32-bit throughout: a 50,000-paper segment has ~6M postings, and each 64-bit array
-        # of them cost 48 MB more at the write's peak)
+        # (32-bit throughout, and each flat array let go once what it gives is made: a
+        # 30,000-paper segment's abstracts have ~4M postings, 16 MB an array of them)
         rank = np.empty(count, dtype=np.int32)
         rank[order] = np.arange(count, dtype=np.int32)
-        # (each flat array let go once its sorted copy is made: ~50 MB off a 30,000-paper
-        # segment's peak, which comes later, with the Python objects of the groups)
         ranks = rank[np.frombuffer(self.term, dtype=np.int32)]
         del rank
         self.term = array("i")
         perm = np.argsort(ranks, kind="stable").astype(np.int32)
         ranks = ranks[perm]
-        all_docs = np.frombuffer(self.doc, dtype=np.int32)[perm]
-        self.doc = array("i")
+        bounds = [0, *(np.flatnonzero(ranks[1:] != ranks[:-1]) + 1).tolist(), len(ranks)]
+        del ranks
+        all_docs = self._doc_of_each()
+        self.docnums, self.ends = array("i"), array("i")
+        all_docs = all_docs[perm]
         if self.boost is not None:
             freqs = np.frombuffer(self.freq, dtype=np.int32)
-            all_starts = (np.cumsum(freqs, dtype=np.int32) - freqs)[perm]
             all_counts = freqs[perm]
+            starts = np.cumsum(freqs, dtype=np.int32)
+            starts -= freqs
             del freqs
             self.freq = array("i")
-            del perm  # (only the values of fields without positions are picked through it)
-        bounds = [0, *(np.flatnonzero(ranks[1:] != ranks[:-1]) + 1).tolist(), len(all_docs)]
-        del ranks
+            all_starts = starts[perm]
+            del starts, perm  # (only the values of fields without positions are picked through it)
         if keep is not None and self.boost is not None:
             keep(
                 self.terms,
@@ -339,7 +360,9 @@ class SegmentBuilder:
         texts, first, plain = analysis.word(raw)
         number = postings.number
         entry = (tuple(number(t.encode("utf-8")) for t in texts), first, plain)
-        self._words[name][raw] = entry
+        known = self._words[name]
+        if len(known) < SEGMENT_WORDS:
+            known[raw] = entry
         return entry
 
     def add(self, doc: dict[str, object]) -> None:
@@ -367,11 +390,11 @@ class SegmentBuilder:
                     number = postings.number
                     for tbytes, freq, weight, vbytes in field.index(value):
                         postings.term.append(number(tbytes))
-                        postings.doc.append(docnum)
                         postings.weights.append(weight)
                         postings.values.append(vbytes)
                         if scorable:
                             length += freq
+                    postings.end_doc(docnum)
                     if spell_name:
                         words = self.spelling.get(spell_name)
                         if words is None:
@@ -429,7 +452,7 @@ class SegmentBuilder:
             else:
                 found.append(at)
         postings.term.extend(poses.keys())
-        postings.doc.extend(repeat(docnum, len(poses)))
+        postings.end_doc(docnum)
         found_lists = poses.values()
         postings.freq.extend(map(len, found_lists))
         postings.pos.extend(chain.from_iterable(found_lists))  # encoded at write: 4 bytes each
