@@ -44,13 +44,14 @@ def _folder_bytes(folder: Path) -> int:
 
 
 def _indexer_memory_mb(
-    library: Path, each: dict[int, dict[str, object]] | None = None
+    library: Path, each: dict[int, dict[str, object]] | None = None, at: float = 0.0
 ) -> dict[str, float]:
     """Memory of the processes working on `library` (the import, the indexer and its
     workers, whose command lines name it), in MB: the sum and the largest of their resident
     sets (RSS counts pages a forked worker shares with its parent in both), and the sum of
     their proportional sets (PSS: a shared page split between its sharers; the honest total).
-    `each` collects every process's own peaks (pid -> role, rss, pss)."""
+    `each` collects every process's own peaks (pid -> role, rss, pss, and `at`: the seconds
+    into the import when its PSS peaked)."""
     rss: list[float] = []
     pss = 0.0
     for entry in os.listdir("/proc"):
@@ -72,6 +73,8 @@ def _indexer_memory_mb(
                 parent = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
                 role = b" import " in cmdline.replace(b"\0", b" ") and "import" or "indexer"
                 seen = each.setdefault(int(entry), {"role": role, "parent": parent})
+                if own["pss"] > float(seen.get("pss", 0.0)):  # type: ignore[arg-type]
+                    seen["pss_at_s"] = round(at, 1)
                 for key in ("rss", "pss"):
                     seen[key] = max(float(seen.get(key, 0.0)), own[key])  # type: ignore[arg-type]
     return {"all": sum(rss), "largest": max(rss, default=0.0), "pss_all": pss}
@@ -85,7 +88,14 @@ def _roles(each: dict[int, dict[str, object]]) -> list[dict[str, object]]:
         parent = each.get(seen["parent"])  # type: ignore[call-overload]
         if parent is not None and parent["role"] == role == "indexer":
             role = "worker"
-        out.append({"role": role, "rss_mb": round(seen["rss"]), "pss_mb": round(seen["pss"])})  # type: ignore[call-overload]
+        out.append(
+            {
+                "role": role,
+                "rss_mb": round(seen["rss"]),  # type: ignore[call-overload]
+                "pss_mb": round(seen["pss"]),  # type: ignore[call-overload]
+                "pss_peak_at_s": seen.get("pss_at_s"),
+            }
+        )
     return out
 
 
@@ -138,12 +148,15 @@ def measure(
                     _folder_bytes(d) for d in index.glob("*.tmp") if d.is_dir()
                 )
             peak_temp[0] = max(peak_temp[0], temp)
-            for key, value in _indexer_memory_mb(library, each).items():
+            now = time.perf_counter() - started
+            for key, value in _indexer_memory_mb(library, each, now).items():
+                if key == "pss_all" and value > peak_memory.get(key, 0.0):
+                    peak_memory["pss_all_at_s"] = round(now, 1)
                 peak_memory[key] = max(peak_memory.get(key, 0.0), value)
 
     sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
     started = time.perf_counter()
+    sampler.start()
     proc = subprocess.run(
         [sys.executable, "-m", "paperreader", "--library", str(library), "import", str(path)],
         env=env,
