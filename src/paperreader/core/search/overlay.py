@@ -16,6 +16,16 @@ from whoosh import query as Q
 from whoosh.filedb.filestore import RamStorage
 
 
+class _InMemory(RamStorage):
+    """A RamStorage whose writers keep their temporary files in memory too. RamStorage's own
+    `temp_storage` is a folder named after the index in the system's temp folder
+    (/tmp/MAIN.tmp), the same for every process, and each writer deletes it when done: one
+    process's search failed on a file another process's search had just deleted."""
+
+    def temp_storage(self, name: str | None = None) -> RamStorage:
+        return RamStorage()
+
+
 class LocalChanges:
     """Documents saved here and not yet in the index, by paper id."""
 
@@ -60,7 +70,7 @@ class LocalChanges:
     def _index(self):  # type: ignore[no-untyped-def]
         with self._lock:
             if self._ram is None:
-                ix = RamStorage().create_index(self.schema)
+                ix = _InMemory().create_index(self.schema)
                 with ix.writer() as writer:
                     for doc in self.docs.values():
                         writer.add_document(**doc)
