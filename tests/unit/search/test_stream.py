@@ -5,6 +5,7 @@ paper twice, and a dead worker one line with the marks kept."""
 from __future__ import annotations
 
 import os
+import queue
 import subprocess
 import sys
 import textwrap
@@ -254,3 +255,34 @@ def test_papers_queued_during_a_rebuild_go_to_the_bulk_catch_up(
     assert small_bulk == [1]
     assert library.unindexed_count() == 0 and library.index.doc_count() == library.count()
     assert library.search("qqwren", limit=500).total == 150
+
+
+@pytest.mark.parametrize(("me", "sizes"), [(0, [20, 20, 10]), (1, [10, 20, 20])])
+def test_the_workers_write_their_segments_in_turn(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, me: int, sizes: list[int]
+) -> None:
+    """Both workers sorted and wrote a segment (each one's memory peak) at the same moment.
+    The second one's first segment is half the size, so the peaks come one after the other."""
+    from whoosh import index as whoosh_index
+
+    from paperreader.core.search.schema import document, make_schema
+
+    monkeypatch.setattr(workers, "SEGMENT_DOCS", 20)
+    monkeypatch.setattr(workers.gc, "freeze", lambda: None)  # (this is the test's process)
+    folder = tmp_path / "stream"
+    folder.mkdir()
+    whoosh_index.create_in(str(folder), make_schema())
+    inbox: queue.Queue[object] = queue.Queue()
+    docs = [document(p, None) for p in papers(50, "qqturn")]
+    for start in range(0, 50, 5):
+        inbox.put(docs[start : start + 5])
+    inbox.put(None)
+    sent: list[tuple[str, int, object]] = []
+
+    class Outbox:
+        def send(self, message: tuple[str, int, object]) -> None:
+            sent.append(message)
+
+    workers.work(str(folder), inbox, Outbox(), me)
+    assert [value[0].doc_count() for kind, _, value in sent if kind == "segment"] == sizes  # type: ignore[index]
+    assert sent[-1][0] == "flushed"
