@@ -14,12 +14,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from whoosh import index as whoosh_index
 
 from paperreader.core.import_signal import import_running, importing
 from paperreader.core.library import Library
 from paperreader.core.models import Note, Paper
 from paperreader.core.search import commit, stream, workers, writer
 from paperreader.core.search import indexer as indexer_module
+from paperreader.core.search.schema import document, make_schema
 
 
 def papers(count: int, word: str, start: int = 0) -> list[Paper]:
@@ -263,10 +265,6 @@ def test_the_workers_write_their_segments_in_turn(
 ) -> None:
     """Both workers sorted and wrote a segment (each one's memory peak) at the same moment.
     The second one's first segment is half the size, so the peaks come one after the other."""
-    from whoosh import index as whoosh_index
-
-    from paperreader.core.search.schema import document, make_schema
-
     monkeypatch.setattr(workers, "SEGMENT_DOCS", 20)
     monkeypatch.setattr(workers.gc, "freeze", lambda: None)  # (this is the test's process)
     folder = tmp_path / "stream"
