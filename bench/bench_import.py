@@ -70,11 +70,13 @@ def _indexer_memory_mb(
             rss.append(own["rss"])
             pss += own["pss"]
             if each is not None:
-                parent = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
+                stat = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+                parent = int(stat[1])
                 role = b" import " in cmdline.replace(b"\0", b" ") and "import" or "indexer"
                 seen = each.setdefault(int(entry), {"role": role, "parent": parent})
                 if own["pss"] > float(seen.get("pss", 0.0)):  # type: ignore[arg-type]
                     seen["pss_at_s"] = round(at, 1)
+                seen["cpu_s"] = (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
                 for key in ("rss", "pss"):
                     seen[key] = max(float(seen.get(key, 0.0)), own[key])  # type: ignore[arg-type]
     return {"all": sum(rss), "largest": max(rss, default=0.0), "pss_all": pss}
@@ -94,6 +96,7 @@ def _roles(each: dict[int, dict[str, object]]) -> list[dict[str, object]]:
                 "rss_mb": round(seen["rss"]),  # type: ignore[call-overload]
                 "pss_mb": round(seen["pss"]),  # type: ignore[call-overload]
                 "pss_peak_at_s": seen.get("pss_at_s"),
+                "cpu_s": round(float(seen.get("cpu_s", 0.0)), 1),  # type: ignore[arg-type]
             }
         )
     return out
