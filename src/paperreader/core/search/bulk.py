@@ -467,6 +467,8 @@ class SegmentBuilder:
         (not yet in any TOC)."""
         storage, codec, segment = self.storage, self.codec, self.segment
         self._words = {}  # (the segment's word look-ups: not needed to write, ~100 MB at 50,000)
+        for postings in self.postings.values():
+            postings.numbers = {}  # (each term's number: only adding needs them)
         self._perdoc.close()  # type: ignore[union-attr]
         lengths = self.lengths
         for found in lengths.values():
