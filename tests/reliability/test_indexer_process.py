@@ -95,7 +95,7 @@ CRASH = textwrap.dedent(
 
     writer.PARALLEL_REBUILD_FROM = 10  # the sample's 98 papers in two worker processes
 
-    def dying(folder, inbox, outbox, me):  # a worker killed once it has work (the OOM killer, say)
+    def dying(folder, inbox, outbox, me, load=None):  # a worker killed once it has work (the OOM killer, say)
         inbox.get()
         os.kill(os.getpid(), signal.SIGKILL)
 
@@ -165,7 +165,7 @@ CUT_SHORT = textwrap.dedent(
     workers.FEED_CHUNK = 50
     work = workers.work
 
-    def dying(folder, inbox, outbox, me):  # killed after its 20th chunk (several segments done)
+    def dying(folder, inbox, outbox, me, load=None):  # killed after its 20th chunk (several segments done)
         class Box:
             taken = 0
 
@@ -175,7 +175,7 @@ CUT_SHORT = textwrap.dedent(
                     os.kill(os.getpid(), signal.SIGKILL)
                 return inbox.get(**wait)
 
-        work(folder, Box(), outbox, me)
+        work(folder, Box(), outbox, me, load)
 
     workers.work = dying
     from paperreader.cli import main
@@ -289,7 +289,7 @@ HALF_CHUNK = textwrap.dedent(
 
     indexer.BULK_CATCH_UP_FROM = 100
 
-    def send(self, docs):  # killed halfway through its first chunk to a worker
+    def send(self, chunk, ids=None):  # killed halfway through its first chunk to a worker
         os.write(self.inboxes[0]._writer.fileno(), (1 << 20).to_bytes(4, "big") + b"half")
         time.sleep(0.5)  # (the worker is reading the rest)
         os.kill(os.getpid(), signal.SIGKILL)

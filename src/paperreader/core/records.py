@@ -183,6 +183,16 @@ class Records:
                 found[paper.id] = paper
         return found
 
+    def present(self, ids: list[str]) -> set[str]:
+        """Which of `ids` are papers here (their records not read)."""
+        found: set[str] = set()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self.db.execute(f"SELECT id FROM papers WHERE id IN ({marks})", chunk)
+            found.update(row[0] for row in rows)
+        return found
+
     def by_prefix(self, prefix: str) -> Paper | None:
         """The one paper whose id starts with `prefix` (None when none or several do)."""
         if len(prefix) < 3:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from whoosh import index as whoosh_index
 
+from paperreader.core.fulltext import files
 from paperreader.core.import_signal import import_running, importing
 from paperreader.core.library import Library
 from paperreader.core.models import Note, Paper
@@ -183,6 +184,60 @@ def test_the_import_signal_is_dropped_when_the_importer_ends(tmp_path: Path) -> 
     assert not import_running(tmp_path)
 
 
+def test_the_workers_read_each_paper_with_its_text_and_the_users_data(
+    library: Library, small_bulk
+) -> None:  # type: ignore[no-untyped-def]
+    """The catch-up sends its workers ids: each worker reads the papers from the records
+    through its own connection, with their full texts, and indexes them with the user's data
+    the indexer sent beside each id. A mark naming no paper is cleared, not sent."""
+    batch = papers(120, "qqgannet")
+    library.add_papers(batch, index=False)
+    text = files.plain_path(library.root, batch[7].id)
+    text.parent.mkdir(parents=True, exist_ok=True)
+    text.write_text("A body that speaks of qqcormorant colonies.", encoding="utf-8")
+    library.set_note(batch[99].id, "qqshag")  # (indexed now; then the paper comes again:)
+    library.records.mark_unindexed([batch[99].id, "qqnobody-0001"])
+    assert library.catch_up() == 120
+    assert small_bulk == [1]
+    assert [h.id for h in library.search("qqcormorant").hits] == [batch[7].id]
+    assert [h.id for h in library.search("qqshag").hits] == [batch[99].id]
+    assert library.unindexed_count() == 0
+    assert library.index.doc_count() == library.count() == 98 + 120
+
+
+def test_a_worker_counts_the_chunks_each_segment_holds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chunks are ids a worker loads; one whose papers are all gone by then still counts, in
+    the next segment or (none coming) in its "flushed" answer, so the indexer knows which
+    ids each segment settles."""
+    monkeypatch.setattr(workers.gc, "freeze", lambda: None)  # (this is the test's process)
+    folder = tmp_path / "stream"
+    folder.mkdir()
+    whoosh_index.create_in(str(folder), make_schema())
+    docs = {str(doc["id"]): doc for doc in (document(p, None) for p in papers(6, "qqtern"))}
+    inbox: queue.Queue[object] = queue.Queue()
+    for chunk in (["qqtern-0000", "qqtern-0001"], ["qqgone"], ["qqtern-0002"], workers.FLUSH):
+        inbox.put(chunk)
+    inbox.put(["qqgone-2"])
+    inbox.put(None)
+    sent: list[tuple[str, int, object]] = []
+
+    class Outbox:
+        def send(self, message: tuple[str, int, object]) -> None:
+            sent.append(message)
+
+    def load(ids: list[str]) -> list[dict[str, object]]:
+        return [docs[i] for i in ids if i in docs]
+
+    workers.work(str(folder), inbox, Outbox(), 0, load)
+    said = [
+        (kind, value[0].doc_count(), value[2]) if kind == "segment" else (kind, value)  # type: ignore[index]
+        for kind, _, value in sent
+    ]
+    assert said == [("segment", 3, 3), ("flushed", 0), ("flushed", 1)]
+
+
 def test_small_segments_are_folded_by_the_workers(
     library: Library, small_bulk, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
@@ -284,3 +339,14 @@ def test_the_workers_write_their_segments_in_turn(
     workers.work(str(folder), inbox, Outbox(), me)
     assert [value[0].doc_count() for kind, _, value in sent if kind == "segment"] == sizes  # type: ignore[index]
     assert sent[-1][0] == "flushed"
+
+
+def test_the_ids_a_commit_looks_up_are_every_id_that_may_be_indexed() -> None:
+    """IndexedIds answers which ids a commit must look for in the index: every one added,
+    across merged runs, and (64-bit hashes) not the others."""
+    known = commit.IndexedIds(f"qqold-{n}" for n in range(500))
+    for run in range(20):  # (runs merged every MERGE_FROM)
+        known.add(f"qqnew-{run}-{n}" for n in range(100))
+    asked = [f"qqnew-{run}-{n}" for run in range(25) for n in range(100)] + ["qqold-7", "x"]
+    assert known.maybe(asked) == asked[:2000] + ["qqold-7"]
+    assert commit.IndexedIds().maybe(["qqold-7"]) == []

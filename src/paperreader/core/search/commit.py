@@ -14,9 +14,11 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
 from itertools import chain
 from pathlib import Path
+
+import numpy as np
 
 from paperreader.core.models import Paper, UserData
 from paperreader.core.search import bulk, workers
@@ -136,19 +138,27 @@ def upsert(  # type: ignore[no-untyped-def]
 
 
 def add_segments(  # type: ignore[no-untyped-def]
-    ix, lock: threading.Lock, folder: Path, written: list[workers.Written]
+    ix,
+    lock: threading.Lock,
+    folder: Path,
+    written: list[workers.Written],
+    maybe_indexed: Callable[[list[str]], list[str]] | None = None,
 ) -> int:
     """Commit segments written in `folder` (a bulk catch-up's workers, see stream.py): their
     files moved into the index's folder under the write lock, the older documents of their
-    papers deleted. Nothing is folded here: the catch-up sends the papers of the small
-    segments to its workers instead (indexing 7,500 folded papers here took 10 s, with the
-    workers waiting for their next papers). Returns the papers added."""
+    papers deleted (looked for among `maybe_indexed(ids)` if given, else among all). Nothing
+    is folded here: the catch-up sends the papers of the small segments to its workers
+    instead (indexing 7,500 folded papers here took 10 s, with the workers waiting for their
+    next papers). Returns the papers added."""
     ids = [paper_id for w in written for paper_id in w.ids]
     if not written:
         return 0
     with lock:
-        with ix.reader() as reader:  # (an import's new papers are in no segment: no delete)
-            older = [paper_id for paper_id in ids if ("id", paper_id) in reader]
+        candidates = ids if maybe_indexed is None else maybe_indexed(ids)
+        older: list[str] = []
+        if candidates:
+            with ix.reader() as reader:
+                older = [paper_id for paper_id in candidates if ("id", paper_id) in reader]
 
         def move(_folded: Docs) -> list:  # type: ignore[type-arg]
             names = os.listdir(folder)
@@ -161,3 +171,49 @@ def add_segments(  # type: ignore[no-untyped-def]
 
         commit(ix, move, deletes=older)
     return len(ids)
+
+
+def index_ids(ix) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """Every id with a document in the index (and some whose documents were deleted)."""
+    from whoosh.reading import SegmentReader
+
+    for segment in ix._segments():
+        reader = SegmentReader(ix.storage, ix.schema, segment)
+        try:
+            yield from (term.decode("utf-8") for term in reader.lexicon("id"))
+        finally:
+            reader.close()
+
+
+class IndexedIds:
+    """The ids that may have a document in the index, as hashes (of this process: a
+    superset, never one missed), for a bulk catch-up's commits to look only those up in the
+    index's id tables. Looking up every paper took 5 s a commit of 30,000 at 1,000,000
+    papers (36 segments), and mapped ~9 MB of term tables a segment into the indexer; an
+    import's new papers are in no segment."""
+
+    MERGE_FROM = 8  # sorted runs kept before they are merged into one
+
+    def __init__(self, ids: Iterable[str] = ()) -> None:
+        self._runs: list[np.ndarray] = []
+        self.add(ids)
+
+    def add(self, ids: Iterable[str]) -> None:
+        hashes = np.fromiter((hash(paper_id) for paper_id in ids), dtype=np.int64)
+        if not hashes.size:
+            return
+        hashes.sort()
+        self._runs.append(hashes)
+        if len(self._runs) >= self.MERGE_FROM:
+            self._runs = [np.unique(np.concatenate(self._runs))]
+
+    def maybe(self, ids: list[str]) -> list[str]:
+        """Those of `ids` that may be in the index."""
+        if not ids or not self._runs:
+            return []
+        hashes = np.fromiter((hash(paper_id) for paper_id in ids), np.int64, len(ids))
+        seen = np.zeros(len(ids), dtype=bool)
+        for run in self._runs:
+            at = np.minimum(np.searchsorted(run, hashes), run.size - 1)
+            seen |= run[at] == hashes
+        return [paper_id for paper_id, hit in zip(ids, seen.tolist(), strict=True) if hit]

@@ -183,9 +183,16 @@ class SearchIndex:
         return count
 
     @_guarded
-    def add_segments(self, folder: Path, written: list) -> int:  # type: ignore[type-arg]
+    def add_segments(  # type: ignore[no-untyped-def]
+        self, folder: Path, written: list, maybe_indexed=None
+    ) -> int:
         """Commit segments that workers wrote in `folder` (see stream.py)."""
-        return commit.add_segments(self.ix, self._write_lock, folder, written)
+        return commit.add_segments(self.ix, self._write_lock, folder, written, maybe_indexed)
+
+    @_guarded
+    def indexed_ids(self) -> commit.IndexedIds:
+        """The ids with a document here (and some whose documents were deleted)."""
+        return commit.IndexedIds(() if self.missing() else commit.index_ids(self.ix))
 
     @_guarded
     def foldable_ids(self, added: int) -> list[str]:

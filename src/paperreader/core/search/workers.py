@@ -1,5 +1,6 @@
-"""Indexing worker processes: documents in, a chunk at a time; Whoosh segments out, written
-in bulk (bulk.py) into a folder, one per SEGMENT_DOCS papers and whenever asked to flush.
+"""Indexing worker processes: documents in, a chunk at a time (or papers' ids, which a worker
+loads itself); Whoosh segments out, written in bulk (bulk.py) into a folder, one per
+SEGMENT_DOCS papers and whenever asked to flush.
 
 A rebuild feeds them every paper (writer.rebuild); the queue's bulk catch-up feeds them the
 papers of an import while it is being written (stream.py). Either way the parent commits the
@@ -17,6 +18,7 @@ import os
 import queue
 import sys
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,8 +32,15 @@ from paperreader.core.search import bulk, journal
 # ~34 segments).
 SEGMENT_DOCS = 30_000
 FEED_CHUNK = 500  # papers sent to a worker at a time
+# Chunks a worker's queue holds: of documents (~1 MB each, held in the parent until sent), a
+# few; of ids, enough to keep it busy while the parent commits (5 s at 1,000,000 papers).
+QUEUED_DOCS = 4
+QUEUED_IDS = 16
 WATCH_EVERY = 1.0  # seconds between looks at the workers (are they alive?)
 FLUSH = "flush"
+# In a worker: a chunk of what the parent sent turned into the documents to index (None: the
+# chunk is documents already).
+Load = Callable[[list[Any]], list[dict[str, object]]]
 
 
 @dataclass
@@ -49,10 +58,11 @@ def codec():  # type: ignore[no-untyped-def]
     return default_codec()
 
 
-def work(folder: str, inbox, outbox, me: int = 0) -> None:  # type: ignore[no-untyped-def]
-    """A worker process: chunks of documents in, ("segment", me, (segment, ranges)) out (sent
-    on `outbox`, the write end of its own pipe); on FLUSH or None it writes what it holds and
-    says ("flushed", me); None also ends it."""
+def work(folder: str, inbox, outbox, me: int = 0, load: Load | None = None) -> None:  # type: ignore[no-untyped-def]
+    """A worker process: chunks of documents in (or of what `load` makes documents of),
+    ("segment", me, (segment, ranges, chunks)) out (sent on `outbox`, the write end of its own
+    pipe; `chunks`: how many of this worker's chunks the segment holds); on FLUSH or None it
+    writes what it holds and says ("flushed", me, chunks with no document); None also ends it."""
     parent = os.getppid()
     # The objects inherited from the indexer are left out of this process's collections: a
     # collection writes to every object it visits, which copied their pages (15 MB of a
@@ -66,27 +76,32 @@ def work(folder: str, inbox, outbox, me: int = 0) -> None:  # type: ignore[no-un
         # The second worker's first segment is half the size: the workers then write (their
         # memory's peak, a segment's postings sorted) in turn, not both at once.
         limit = SEGMENT_DOCS // (me + 1)
+        chunks = 0  # taken since the last segment
         while True:
             chunk = _next(inbox, parent)
             if chunk is None or chunk == FLUSH:
                 if len(builder):
-                    outbox.send(("segment", me, (builder.write(), ranges.take())))
+                    outbox.send(("segment", me, (builder.write(), ranges.take(), chunks)))
                     builder = bulk.SegmentBuilder(
                         ix.schema, ix.storage, codec_, ix.indexname, builder
                     )
+                    chunks = 0
                     _release()
-                outbox.send(("flushed", me, None))
+                outbox.send(("flushed", me, chunks))
+                chunks = 0
                 if chunk is None:
                     break
                 continue
-            for doc in chunk:
+            chunks += 1
+            for doc in chunk if load is None else load(chunk):
                 builder.add(doc)
                 ranges.add(str(doc["id"]))
             ranges.cut()  # (this worker's next chunk is not the next in id order)
             if len(builder) >= limit:
                 limit = SEGMENT_DOCS
-                outbox.send(("segment", me, (builder.write(), ranges.take())))
+                outbox.send(("segment", me, (builder.write(), ranges.take(), chunks)))
                 builder = bulk.SegmentBuilder(ix.schema, ix.storage, codec_, ix.indexname, builder)
+                chunks = 0
                 _release()
     except BaseException as exc:  # noqa: BLE001 - sent to the parent, which raises
         with contextlib.suppress(Exception):
@@ -115,12 +130,15 @@ def _next(inbox, parent: int):  # type: ignore[no-untyped-def]
 
 
 class Workers:
-    """`procs` forked workers writing segments into the Whoosh index in `folder`. Used as a
-    context manager: leaving it on an error kills them and drops what their queues hold."""
+    """`procs` forked workers writing segments into the Whoosh index in `folder` (each chunk
+    made documents by `load`, in the worker, if given). Used as a context manager: leaving it
+    on an error kills them and drops what their queues hold."""
 
-    def __init__(self, folder: str, procs: int) -> None:
+    def __init__(self, folder: str, procs: int, load: Load | None = None) -> None:
+        self.load = load
         context = multiprocessing.get_context("fork")
-        self.inboxes = [context.Queue(maxsize=4) for _ in range(procs)]
+        queued = QUEUED_DOCS if load is None else QUEUED_IDS
+        self.inboxes = [context.Queue(maxsize=queued) for _ in range(procs)]
         # Each worker answers on its own pipe, whose write end only it holds once started: a
         # worker that dies halfway through a message is an end of file here. (One Queue for
         # all held a write end in this process too: a message cut short by a killed worker
@@ -155,7 +173,7 @@ class Workers:
                 reply.close()
                 if other != me:
                     end.close()
-        sys.modules[__name__].work(folder, self.inboxes[me], self._ends[me], me)
+        sys.modules[__name__].work(folder, self.inboxes[me], self._ends[me], me, self.load)
 
     def __enter__(self) -> Workers:
         for proc in self.procs:
@@ -184,16 +202,17 @@ class Workers:
             with contextlib.suppress(Exception):
                 reply.close()
 
-    def send(self, docs: list[dict[str, object]]) -> None:
-        """One chunk of documents to the next worker in turn with room in its queue: one
-        writing a segment (seconds) is passed over, not waited for. With none, the next in
-        turn is waited for (collecting what the workers send meanwhile)."""
+    def send(self, chunk: list[Any], ids: list[str] | None = None) -> None:
+        """One chunk (documents; or, with `load`, what it loads, the papers `ids`) to the next
+        worker in turn with room in its queue: one writing a segment (seconds) is passed over,
+        not waited for. With none, the next in turn is waited for (collecting what the
+        workers send meanwhile)."""
         count = len(self.procs)
         turns = [(self._turn + k) % count for k in range(count)]
         me = next((w for w in turns if not self.inboxes[w].full()), self._turn)
-        self._put(me, docs)
-        self.unwritten[me].append([str(doc["id"]) for doc in docs])
-        self.sent += len(docs)
+        self._put(me, chunk)
+        self.unwritten[me].append(ids if ids is not None else [str(doc["id"]) for doc in chunk])
+        self.sent += len(chunk)
         self._turn = (me + 1) % count
 
     def take(self) -> list[Written]:
@@ -246,13 +265,13 @@ class Workers:
                 return
             kind, me, value = got
             if kind == "segment":
-                segment, ranges = value
-                ids: list[str] = []
-                chunks = self.unwritten[me]
-                while len(ids) < segment.doc_count() and chunks:  # (segments end at a chunk)
-                    ids.extend(chunks.popleft())
+                segment, ranges, chunks = value
+                unwritten = self.unwritten[me]
+                ids = [i for _ in range(chunks) for i in unwritten.popleft()]
                 self.ready.append(Written(segment, ranges, ids))
             elif kind == "flushed":
+                for _ in range(value):  # (chunks none of whose papers were left to load)
+                    self.unwritten[me].popleft()
                 self._flushed += 1
             else:  # "error": the worker's exception, as text
                 raise IndexDamaged(f"an indexing worker failed: {value}")
