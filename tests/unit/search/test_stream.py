@@ -343,9 +343,9 @@ def test_the_workers_write_their_segments_in_turn(
 
 def test_the_ids_a_commit_looks_up_are_every_id_that_may_be_indexed() -> None:
     """IndexedIds answers which ids a commit must look for in the index: every one added,
-    across merged runs, and (64-bit hashes) not the others."""
+    whichever run it came in, and (64-bit hashes) not the others."""
     known = commit.IndexedIds(f"qqold-{n}" for n in range(500))
-    for run in range(20):  # (runs merged every MERGE_FROM)
+    for run in range(20):
         known.add(f"qqnew-{run}-{n}" for n in range(100))
     asked = [f"qqnew-{run}-{n}" for run in range(25) for n in range(100)] + ["qqold-7", "x"]
     assert known.maybe(asked) == asked[:2000] + ["qqold-7"]

@@ -190,9 +190,9 @@ class IndexedIds:
     superset, never one missed), for a bulk catch-up's commits to look only those up in the
     index's id tables. Looking up every paper took 5 s a commit of 30,000 at 1,000,000
     papers (36 segments), and mapped ~9 MB of term tables a segment into the indexer; an
-    import's new papers are in no segment."""
-
-    MERGE_FROM = 8  # sorted runs kept before they are merged into one
+    import's new papers are in no segment. The hashes stay in the sorted runs they came in
+    (one a commit): merging them made ever larger temporary arrays, and the indexer's heap
+    grew in steps with each merge (46 -> 95 MB over 1,000,000 papers)."""
 
     def __init__(self, ids: Iterable[str] = ()) -> None:
         self._runs: list[np.ndarray] = []
@@ -204,8 +204,6 @@ class IndexedIds:
             return
         hashes.sort()
         self._runs.append(hashes)
-        if len(self._runs) >= self.MERGE_FROM:
-            self._runs = [np.unique(np.concatenate(self._runs))]
 
     def maybe(self, ids: list[str]) -> list[str]:
         """Those of `ids` that may be in the index."""
