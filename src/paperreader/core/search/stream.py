@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from whoosh import index as whoosh_index
 
+from paperreader.core.fulltext.latex import to_unicode
 from paperreader.core.import_signal import import_running
 from paperreader.core.records import Records
 from paperreader.core.search import commit, workers
@@ -73,6 +74,10 @@ class PaperLoader:
         self.records_path = records_path
         self.with_text = with_text
         self._records: Records | None = None
+        # The LaTeX converter loaded here, before the workers are forked: shared by them, not
+        # loaded by each in the middle of a segment (its objects then kept the arenas they
+        # were made in, among the segment's, resident).
+        to_unicode("$\\alpha^2$ \\emph{x}")
 
     def __call__(self, chunk: list[tuple[str, UserData | None]]) -> list[dict[str, object]]:
         if self._records is None:
