@@ -203,3 +203,51 @@ def test_a_dying_rebuild_worker_ends_the_rebuild_and_swaps_nothing(tmp_path, mon
         writer.rebuild(tmp_path / "index", make_schema(), papers, None, lambda: swapped.append(1))
     assert time.monotonic() - started < 30
     assert not swapped and not (tmp_path / "index").exists()
+
+
+def test_the_word_caches_set_aside_come_back_whole(tmp_path: Path) -> None:
+    """A worker's word caches are emptied while it gives a segment's memory back, then made
+    again: the same entries, and the next segment analyses its words as before."""
+    ix = whoosh_index.create_in(str(tmp_path), make_schema())
+    docs = [document(p, None) for p in Corpus(3).papers(40, with_sample=False)]
+    builder = bulk.SegmentBuilder(ix.schema, ix.storage, default_codec(), ix.indexname)
+    for doc in docs:
+        builder.add(doc)
+    builder.write()
+    builder = bulk.SegmentBuilder(ix.schema, ix.storage, default_codec(), ix.indexname, builder)
+    analyses = [a for a in builder._text.values() if a is not None]
+    before = [(dict(a.cache), dict(a.stems), dict(a.widths)) for a in analyses]
+    assert any(cache for cache, _, _ in before)
+    with builder.caches_aside():
+        assert not any(a.cache or a.stems or a.widths for a in analyses)
+    assert [(a.cache, a.stems, a.widths) for a in analyses] == before
+    field = next(name for name, a in builder._text.items() if a is not None)
+    assert builder._text[field].positions("Graph neural networks") == bulk._TextAnalysis.make(
+        ix.schema[field]
+    ).positions("Graph neural networks")
+
+
+def test_positions_past_65535_are_kept(tmp_path: Path) -> None:
+    """Frequencies and positions are gathered in two bytes each while they fit; a long full
+    text moves them to four, and the index holds the same positions as Whoosh's writer's."""
+    from paperreader.core.models import Paper
+
+    names = ["apple", "brick", "cedar", "delta", "ember", "fjord", "grove", "harbor", "ivory"]
+    words = " ".join(names[n % 9] for n in range(70_000)) + " qqlast qqlast"
+    doc = document(Paper(id="long-1", title="A long one", abstract="short"), None)
+    doc["text"] = words
+    (tmp_path / "ours").mkdir()
+    (tmp_path / "theirs").mkdir()
+    ours = whoosh_index.create_in(str(tmp_path / "ours"), make_schema())
+    segment = bulk.build_segment(ours.schema, [doc], ours.storage, default_codec(), "MAIN")
+    ours.writer().commit(mergetype=lambda w, old: [segment])
+    theirs = whoosh_index.create_in(str(tmp_path / "theirs"), make_schema())
+    writer = theirs.writer()
+    writer.add_document(**doc)
+    writer.commit()
+    with ours.reader() as mine, theirs.reader() as whooshs:
+        for term in [*(t.text for t in ours.schema["text"].analyzer(" ".join(names))), "qqlast"]:
+            got = list(mine.postings("text", term).items_as("positions"))
+            assert got == list(whooshs.postings("text", term).items_as("positions")), term
+        last = list(mine.postings("text", "qqlast").items_as("positions"))
+        assert last == [(0, [70_000, 70_001])]
