@@ -16,6 +16,7 @@ import pytest
 from paperreader.core.library import Library
 from paperreader.core.models import Paper
 from paperreader.core.records import Records
+from paperreader.core.search import stream
 from paperreader.core.search.indexer import Indexer
 from paperreader.core.search.lease import Lease
 from paperreader.core.search.schema import SCHEMA_VERSION
@@ -86,6 +87,33 @@ def test_a_library_deleted_while_the_indexer_starts_is_not_made_again(
         assert lib.run_indexer() == 0
     assert calls, f"the indexer never reached {step}"
     assert not root.exists(), "the indexer made the library folder again"
+
+
+def test_a_worker_does_not_make_a_deleted_library_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bulk catch-up's workers read the papers themselves: one that found the library
+    deleted made its records (and the folder) again; it opens them only if they exist."""
+    root = tmp_path / "library"
+    with Library(root, index_seed=False) as lib:
+        lib.run_indexer()
+        lib.add_papers(
+            [Paper(id=f"gone-{n}", title=f"Paper {n} on lattices") for n in range(1200)],
+            index=False,
+        )
+        original = stream.PaperLoader.__call__
+        deleted: list[bool] = []  # (each forked worker has its own)
+
+        def deleting(self, chunk):  # type: ignore[no-untyped-def]  # (in a forked worker)
+            if not deleted:  # before its first papers are read
+                deleted.append(True)
+                shutil.rmtree(root, ignore_errors=True)
+            return original(self, chunk)
+
+        monkeypatch.setattr(stream.PaperLoader, "__call__", deleting)
+        monkeypatch.setattr(Indexer, "_bulk_procs", lambda self: 2)
+        assert lib.run_indexer() == 0
+    assert not root.exists(), "a worker made the library folder again"
 
 
 CRASH = textwrap.dedent(

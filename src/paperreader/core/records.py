@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
+from urllib.parse import quote
 
 from paperreader.core.models import Paper, normalise_title
 
@@ -90,9 +91,13 @@ def merge(old: Paper, new: Paper) -> Paper:
 class Records:
     """Paper records by id; all writes of one import go through one `batch()` transaction."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, create: bool = True) -> None:
+        """`create=False`: the records of a library that must exist (an indexing worker's),
+        never made, nor their folder, if they are gone."""
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._create = create
+        if create:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
@@ -100,6 +105,8 @@ class Records:
         self._marks: NewestMarks | None = None
         self._counted: tuple[tuple[int, int, int], int] | None = None
         self._marking = threading.Lock()  # held by the one background mark_newest
+        if not create:
+            return
         self.db.executescript(SCHEMA)
         # Libraries from before the queue kept import marks in `unindexed`: carry them over.
         if self.db.execute("SELECT 1 FROM unindexed LIMIT 1").fetchone():
@@ -127,7 +134,10 @@ class Records:
         never the import's uncommitted rows."""
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            where = self.path if self._create else f"file:{quote(str(self.path))}?mode=rw"
+            conn = sqlite3.connect(
+                where, check_same_thread=False, isolation_level=None, uri=not self._create
+            )
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=10000")

@@ -302,7 +302,7 @@ class Indexer:
                     if not self._should_stop(should_stop) and (procs := self._bulk_procs()) > 1:
                         done += self._bulk_catch_up(procs, progress, should_stop)
                     done += self._catch_up(progress, should_stop)
-                except OSError:
+                except Exception:  # (a worker's too: its papers were not there to read)
                     if self.root.is_dir():
                         raise
                     return done  # the library was deleted under us: nothing left to index

@@ -81,7 +81,7 @@ class PaperLoader:
 
     def __call__(self, chunk: list[tuple[str, UserData | None]]) -> list[dict[str, object]]:
         if self._records is None:
-            self._records = Records(self.records_path)
+            self._records = Records(self.records_path, create=False)
         found = self._records.get_many([paper_id for paper_id, _ in chunk])
         papers = ((found[i], user) for i, user in chunk if i in found)  # (in the order sent)
         return [document(paper, user) for paper, user in self.with_text(papers)]
