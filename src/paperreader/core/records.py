@@ -185,23 +185,21 @@ class Records:
 
     def get_many(self, ids: list[str]) -> dict[str, Paper]:
         found: dict[str, Paper] = {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            for (data,) in self.db.execute(f"SELECT data FROM papers WHERE id IN ({marks})", chunk):
-                paper = Paper.from_dict(json.loads(data))
-                found[paper.id] = paper
+        for (data,) in self._rows_of("data", ids):
+            paper = Paper.from_dict(json.loads(data))
+            found[paper.id] = paper
         return found
 
     def present(self, ids: list[str]) -> set[str]:
         """Which of `ids` are papers here (their records not read)."""
-        found: set[str] = set()
+        return {paper_id for (paper_id,) in self._rows_of("id", ids)}
+
+    def _rows_of(self, column: str, ids: list[str]) -> Iterator[tuple[str]]:
+        """`column` of the papers among `ids`, 500 ids a query (SQLite's bound on parameters)."""
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            rows = self.db.execute(f"SELECT id FROM papers WHERE id IN ({marks})", chunk)
-            found.update(row[0] for row in rows)
-        return found
+            yield from self.db.execute(f"SELECT {column} FROM papers WHERE id IN ({marks})", chunk)
 
     def by_prefix(self, prefix: str) -> Paper | None:
         """The one paper whose id starts with `prefix` (None when none or several do)."""

@@ -199,7 +199,7 @@ class IndexedIds:
         self.add(ids)
 
     def add(self, ids: Iterable[str]) -> None:
-        hashes = np.fromiter((hash(paper_id) for paper_id in ids), dtype=np.int64)
+        hashes = _hashes(ids)
         if not hashes.size:
             return
         hashes.sort()
@@ -209,9 +209,13 @@ class IndexedIds:
         """Those of `ids` that may be in the index."""
         if not ids or not self._runs:
             return []
-        hashes = np.fromiter((hash(paper_id) for paper_id in ids), np.int64, len(ids))
+        hashes = _hashes(ids)
         seen = np.zeros(len(ids), dtype=bool)
         for run in self._runs:
             at = np.minimum(np.searchsorted(run, hashes), run.size - 1)
             seen |= run[at] == hashes
         return [paper_id for paper_id, hit in zip(ids, seen.tolist(), strict=True) if hit]
+
+
+def _hashes(ids: Iterable[str]) -> np.ndarray:
+    return np.fromiter((hash(paper_id) for paper_id in ids), dtype=np.int64)

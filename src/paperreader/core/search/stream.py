@@ -176,10 +176,11 @@ class BulkCatchUp:
         if gone:
             with self.records.batch():
                 self.records.mark_indexed(gone)
-        ids = [paper_id for _, paper_id in marks if paper_id in present]
+        ids = []
         for seq, paper_id in marks:
             if paper_id in present:
                 self.inflight[paper_id] = seq
+                ids.append(paper_id)
         users = self._users
         if ids:
             pool.send([(paper_id, users.get(paper_id)) for paper_id in ids], ids)

@@ -77,16 +77,19 @@ def work(folder: str, inbox, outbox, me: int = 0, load: Load | None = None) -> N
         # memory's peak, a segment's postings sorted) in turn, not both at once.
         limit = SEGMENT_DOCS // (me + 1)
         chunks = 0  # taken since the last segment
+
+        def write_segment() -> None:
+            nonlocal builder, chunks
+            outbox.send(("segment", me, (builder.write(), ranges.take(), chunks)))
+            builder = bulk.SegmentBuilder(ix.schema, ix.storage, codec_, ix.indexname, builder)
+            chunks = 0
+            _release(builder)
+
         while True:
             chunk = _next(inbox, parent)
             if chunk is None or chunk == FLUSH:
                 if len(builder):
-                    outbox.send(("segment", me, (builder.write(), ranges.take(), chunks)))
-                    builder = bulk.SegmentBuilder(
-                        ix.schema, ix.storage, codec_, ix.indexname, builder
-                    )
-                    chunks = 0
-                    _release(builder)
+                    write_segment()
                 outbox.send(("flushed", me, chunks))
                 chunks = 0
                 if chunk is None:
@@ -99,10 +102,7 @@ def work(folder: str, inbox, outbox, me: int = 0, load: Load | None = None) -> N
             ranges.cut()  # (this worker's next chunk is not the next in id order)
             if len(builder) >= limit:
                 limit = SEGMENT_DOCS
-                outbox.send(("segment", me, (builder.write(), ranges.take(), chunks)))
-                builder = bulk.SegmentBuilder(ix.schema, ix.storage, codec_, ix.indexname, builder)
-                chunks = 0
-                _release(builder)
+                write_segment()
     except BaseException as exc:  # noqa: BLE001 - sent to the parent, which raises
         with contextlib.suppress(Exception):
             outbox.send(("error", me, f"{type(exc).__name__}: {exc}"))
