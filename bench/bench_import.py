@@ -83,13 +83,16 @@ def _indexer_memory_mb(
 
 
 def _roles(each: dict[int, dict[str, object]]) -> list[dict[str, object]]:
-    """Each process's peaks; a forked worker has its parent's command line (the indexer's)."""
+    """Each process's peaks; a forked worker has its parent's command line (the indexer's),
+    and so has the child a worker forks for each segment."""
     out = []
     for seen in (each[pid] for pid in sorted(each)):
         role = seen["role"]
         parent = each.get(seen["parent"])  # type: ignore[call-overload]
         if parent is not None and parent["role"] == role == "indexer":
-            role = "worker"
+            grandparent = each.get(parent["parent"])  # type: ignore[call-overload]
+            indexer = grandparent is not None and grandparent["role"] == "indexer"
+            role = "segment" if indexer else "worker"
         out.append(
             {
                 "role": role,

@@ -102,12 +102,15 @@ def test_a_worker_does_not_make_a_deleted_library_again(
             index=False,
         )
         original = stream.PaperLoader.__call__
-        deleted: list[bool] = []  # (each forked worker has its own)
+        deleted: list[bool] = []  # (each forked process has its own)
 
         def deleting(self, chunk):  # type: ignore[no-untyped-def]  # (in a forked worker)
             if not deleted:  # before its first papers are read
                 deleted.append(True)
-                shutil.rmtree(root, ignore_errors=True)
+                for _ in range(50):  # (the other worker may be writing a segment in it)
+                    shutil.rmtree(root, ignore_errors=True)
+                    if not root.exists():
+                        break
             return original(self, chunk)
 
         monkeypatch.setattr(stream.PaperLoader, "__call__", deleting)
@@ -123,7 +126,7 @@ CRASH = textwrap.dedent(
 
     writer.PARALLEL_REBUILD_FROM = 10  # the sample's 98 papers in two worker processes
 
-    def dying(folder, inbox, outbox, me, load=None):  # a worker killed once it has work (the OOM killer, say)
+    def dying(folder, inbox, outbox, me, load=None, gathered=None):  # a worker killed once it has work (the OOM killer, say)
         inbox.get()
         os.kill(os.getpid(), signal.SIGKILL)
 
@@ -185,25 +188,26 @@ def test_a_dying_rebuild_worker_is_one_line_and_the_next_indexer_finishes(
 
 CUT_SHORT = textwrap.dedent(
     """
-    import json, os, signal, sys
+    import json, multiprocessing, os, signal, sys
     from paperreader.core.search import workers, writer
 
     writer.PARALLEL_REBUILD_FROM = 10
     workers.SEGMENT_DOCS = 300  # small segments: several finish before the kill
     workers.FEED_CHUNK = 50
     work = workers.work
+    taken = [multiprocessing.Value("i", 0) for _ in range(2)]  # (each worker's, over its children)
 
-    def dying(folder, inbox, outbox, me, load=None):  # killed after its 20th chunk (several segments done)
+    def dying(folder, inbox, outbox, me, load=None, gathered=None):  # killed after its 20th chunk (several segments done)
         class Box:
-            taken = 0
-
             def get(self, **wait):
-                Box.taken += 1
-                if Box.taken > 20:
+                with taken[me].get_lock():
+                    taken[me].value += 1
+                    count = taken[me].value
+                if count > 20:
                     os.kill(os.getpid(), signal.SIGKILL)
                 return inbox.get(**wait)
 
-        work(folder, Box(), outbox, me, load)
+        work(folder, Box(), outbox, me, load, gathered)
 
     workers.work = dying
     from paperreader.cli import main

@@ -205,26 +205,31 @@ def test_a_dying_rebuild_worker_ends_the_rebuild_and_swaps_nothing(tmp_path, mon
     assert not swapped and not (tmp_path / "index").exists()
 
 
-def test_the_word_caches_set_aside_come_back_whole(tmp_path: Path) -> None:
-    """A worker's word caches are emptied while it gives a segment's memory back, then made
-    again: the same entries, and the next segment analyses its words as before."""
+def test_the_word_caches_go_on_whole_to_the_next_builder(tmp_path: Path) -> None:
+    """A worker's child hands the words it analysed to the next child (word_caches): the
+    next builder starts with the same entries, and analyses words as a fresh one does."""
     ix = whoosh_index.create_in(str(tmp_path), make_schema())
     docs = [document(p, None) for p in Corpus(3).papers(40, with_sample=False)]
     builder = bulk.SegmentBuilder(ix.schema, ix.storage, default_codec(), ix.indexname)
     for doc in docs:
         builder.add(doc)
     builder.write()
-    builder = bulk.SegmentBuilder(ix.schema, ix.storage, default_codec(), ix.indexname, builder)
-    analyses = [a for a in builder._text.values() if a is not None]
-    before = [(dict(a.cache), dict(a.stems), dict(a.widths)) for a in analyses]
-    assert any(cache for cache, _, _ in before)
-    with builder.caches_aside():
-        assert not any(a.cache or a.stems or a.widths for a in analyses)
-    assert [(a.cache, a.stems, a.widths) for a in analyses] == before
-    field = next(name for name, a in builder._text.items() if a is not None)
-    assert builder._text[field].positions("Graph neural networks") == bulk._TextAnalysis.make(
+    before = {
+        name: (a.cache, a.stems, a.widths) for name, a in builder._text.items() if a is not None
+    }
+    assert any(cache for cache, _, _ in before.values())
+    after = bulk.SegmentBuilder(ix.schema, ix.storage, default_codec(), ix.indexname)
+    after.use_word_caches(builder.word_caches())
+    assert {
+        name: (a.cache, a.stems, a.widths) for name, a in after._text.items() if a is not None
+    } == before
+    field = next(iter(before))
+    assert after._text[field].positions("Graph neural networks") == bulk._TextAnalysis.make(
         ix.schema[field]
     ).positions("Graph neural networks")
+    empty = bulk.SegmentBuilder(ix.schema, ix.storage, default_codec(), ix.indexname)
+    empty.use_word_caches(b"")  # (the first child: nothing to start from)
+    assert empty._text == {}
 
 
 def test_positions_past_65535_are_kept(tmp_path: Path) -> None:

@@ -4,8 +4,9 @@ paper twice, and a dead worker one line with the marks kept."""
 
 from __future__ import annotations
 
+import contextlib
+import multiprocessing
 import os
-import queue
 import subprocess
 import sys
 import textwrap
@@ -34,6 +35,31 @@ def papers(count: int, word: str, start: int = 0) -> list[Paper]:
         )
         for n in range(start, start + count)
     ]
+
+
+def run_worker(
+    folder: Path,
+    items: list[object],
+    me: int = 0,
+    load: workers.Load | None = None,
+    gathered: object = None,
+) -> list[tuple[str, int, object]]:
+    """`items` in a worker's queue, the worker forked as Workers does it: what it sent."""
+    context = multiprocessing.get_context("fork")
+    inbox = context.Queue()
+    for item in items:
+        inbox.put(item)
+    answers, end = context.Pipe(duplex=False)
+    proc = context.Process(target=workers.work, args=(str(folder), inbox, end, me, load, gathered))
+    proc.start()
+    end.close()
+    sent = []
+    with contextlib.suppress(EOFError):
+        while True:
+            sent.append(answers.recv())
+    proc.join(timeout=10)
+    assert proc.exitcode == 0, [said for said in sent if said[0] == "error"]
+    return sent
 
 
 @pytest.fixture
@@ -211,26 +237,17 @@ def test_a_worker_counts_the_chunks_each_segment_holds(
     """Chunks are ids a worker loads; one whose papers are all gone by then still counts, in
     the next segment or (none coming) in its "flushed" answer, so the indexer knows which
     ids each segment settles."""
-    monkeypatch.setattr(workers.gc, "freeze", lambda: None)  # (this is the test's process)
     folder = tmp_path / "stream"
     folder.mkdir()
     whoosh_index.create_in(str(folder), make_schema())
     docs = {str(doc["id"]): doc for doc in (document(p, None) for p in papers(6, "qqtern"))}
-    inbox: queue.Queue[object] = queue.Queue()
-    for chunk in (["qqtern-0000", "qqtern-0001"], ["qqgone"], ["qqtern-0002"], workers.FLUSH):
-        inbox.put(chunk)
-    inbox.put(["qqgone-2"])
-    inbox.put(None)
-    sent: list[tuple[str, int, object]] = []
-
-    class Outbox:
-        def send(self, message: tuple[str, int, object]) -> None:
-            sent.append(message)
+    items = [["qqtern-0000", "qqtern-0001"], ["qqgone"], ["qqtern-0002"], workers.FLUSH]
+    items += [["qqgone-2"], None]
 
     def load(ids: list[str]) -> list[dict[str, object]]:
         return [docs[i] for i in ids if i in docs]
 
-    workers.work(str(folder), inbox, Outbox(), 0, load)
+    sent = run_worker(folder, items, 0, load)
     said = [
         (kind, value[0].doc_count(), value[2]) if kind == "segment" else (kind, value)  # type: ignore[index]
         for kind, _, value in sent
@@ -321,24 +338,85 @@ def test_the_workers_write_their_segments_in_turn(
     """Both workers sorted and wrote a segment (each one's memory peak) at the same moment.
     The second one's first segment is half the size, so the peaks come one after the other."""
     monkeypatch.setattr(workers, "SEGMENT_DOCS", 20)
-    monkeypatch.setattr(workers.gc, "freeze", lambda: None)  # (this is the test's process)
     folder = tmp_path / "stream"
     folder.mkdir()
     whoosh_index.create_in(str(folder), make_schema())
-    inbox: queue.Queue[object] = queue.Queue()
     docs = [document(p, None) for p in papers(50, "qqturn")]
-    for start in range(0, 50, 5):
-        inbox.put(docs[start : start + 5])
-    inbox.put(None)
-    sent: list[tuple[str, int, object]] = []
-
-    class Outbox:
-        def send(self, message: tuple[str, int, object]) -> None:
-            sent.append(message)
-
-    workers.work(str(folder), inbox, Outbox(), me)
+    sent = run_worker(folder, [docs[start : start + 5] for start in range(0, 50, 5)] + [None], me)
     assert [value[0].doc_count() for kind, _, value in sent if kind == "segment"] == sizes  # type: ignore[index]
     assert sent[-1][0] == "flushed"
+
+
+@pytest.mark.parametrize(
+    ("partner", "sizes"),
+    [(10, [20, 20, 10]), (20, [20, 10, 10, 10]), (0, [20, 10, 10, 10]), (15, [20, 15, 15])],
+    ids=["partner-half-way", "partner-at-its-end", "partner-just-begun", "three-quarters"],
+)
+def test_a_worker_sizes_its_segments_to_write_apart_from_the_other(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, partner: int, sizes: list[int]
+) -> None:
+    """Two workers' writes (each one's memory peak) drifted together over a 1M import: 516 MB
+    at once. After a segment at its limit, a worker sizes the next so that the other is
+    half-way through its own when it ends (never under half a segment, never over one)."""
+    monkeypatch.setattr(workers, "SEGMENT_DOCS", 20)
+    folder = tmp_path / "stream"
+    folder.mkdir()
+    whoosh_index.create_in(str(folder), make_schema())
+    docs = [document(p, None) for p in papers(50, "qqapart")]
+    gathered = multiprocessing.get_context("fork").RawArray("i", 2)
+    gathered[1] = partner  # (the other worker, standing still here)
+    items: list[object] = [docs[start : start + 5] for start in range(0, 50, 5)]
+    sent = run_worker(folder, [*items, None], 0, gathered=gathered)
+    assert [value[0].doc_count() for kind, _, value in sent if kind == "segment"] == sizes  # type: ignore[index]
+    assert [workers._limit(0, [0, lead]) for lead in (0, 5, 10, 15, 20, 99)] == [
+        10,
+        15,
+        20,
+        15,
+        10,
+        10,
+    ]
+    assert workers._limit(0, None) == workers._limit(0, [0]) == 20  # (no other worker)
+
+
+def test_each_segment_is_gathered_by_a_process_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker forks a child for each segment, which exits once it has sent it: each
+    segment starts from a fresh process's memory (one process writing segment after segment
+    sat at 110-125 MB between them, not the 55 it started at). The words analysed in one
+    segment are handed on to the next child, not analysed again."""
+    monkeypatch.setattr(workers, "SEGMENT_DOCS", 20)
+    folder = tmp_path / "stream"
+    folder.mkdir()
+    whoosh_index.create_in(str(folder), make_schema())
+    docs = {str(doc["id"]): doc for doc in (document(p, None) for p in papers(50, "qqfresh"))}
+    ids = list(docs)
+    seen = tmp_path / "seen"
+
+    def load(chunk: list[str]) -> list[dict[str, object]]:
+        with seen.open("a") as out:  # (each process appends: one line a chunk)
+            out.write(f"{os.getpid()} {caches_given[-1]}\n")
+        return [docs[i] for i in chunk]
+
+    caches_given: list[int] = []
+    use = workers.bulk.SegmentBuilder.use_word_caches
+
+    def counted(self, pickled: bytes) -> None:  # type: ignore[no-untyped-def]
+        caches_given.append(len(pickled))
+        use(self, pickled)
+
+    monkeypatch.setattr(workers.bulk.SegmentBuilder, "use_word_caches", counted)
+    sent = run_worker(folder, [ids[n : n + 5] for n in range(0, 50, 5)] + [None], 0, load)
+    segments = [value[0] for kind, _, value in sent if kind == "segment"]  # type: ignore[index]
+    assert [s.doc_count() for s in segments] == [20, 20, 10]
+    assert len({s.segment_id() for s in segments}) == 3
+    lines = [line.split() for line in seen.read_text().splitlines()]
+    pids = list(dict.fromkeys(pid for pid, _ in lines))
+    assert len(pids) == 3 and os.getpid() not in map(int, pids)  # one process a segment
+    assert [pid for pid, _ in lines] == [pids[0]] * 4 + [pids[1]] * 4 + [pids[2]] * 2
+    given = {pid: int(size) for pid, size in lines}  # the caches' size each child was given
+    assert given[pids[0]] == 0 and given[pids[1]] > 0 and given[pids[2]] >= given[pids[1]]
 
 
 def test_the_ids_a_commit_looks_up_are_every_id_that_may_be_indexed() -> None:

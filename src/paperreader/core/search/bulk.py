@@ -19,7 +19,7 @@ from __future__ import annotations
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from functools import partial
 from itertools import chain, repeat
 from pickle import dumps, loads
@@ -475,22 +475,21 @@ class SegmentBuilder:
     def __len__(self) -> int:
         return self.docs
 
-    @contextmanager
-    def caches_aside(self) -> Iterator[None]:
-        """The process's word caches set aside (pickled) while the body runs, then made
-        afresh. Their entries were made among a segment's own objects, and each one kept a
-        1 MB arena of Python's allocator resident after the segment was gone: made again
-        when nothing else is, they fill a few arenas (a worker's baseline between segments:
-        144 -> 126 MB, one process, 30,000 papers a segment)."""
-        analyses = [a for a in self._text.values() if a is not None]
-        kept = dumps([(a.cache, a.stems, a.widths) for a in analyses])
-        for analysis in analyses:
-            analysis.cache, analysis.stems, analysis.widths = {}, {}, {}
-        _SINGLE.clear()
-        try:
-            yield
-        finally:
-            for analysis, caches in zip(analyses, loads(kept), strict=True):
+    def word_caches(self) -> bytes:
+        """Each word's analysis made so far (stem, positions taken, spelling words), for a
+        builder in another process (use_word_caches): a word is analysed once per worker,
+        not once per segment."""
+        return dumps(
+            {name: (a.cache, a.stems, a.widths) for name, a in self._text.items() if a is not None}
+        )
+
+    def use_word_caches(self, pickled: bytes) -> None:
+        """The word analyses another builder made (word_caches), made here before any
+        document: they fill a few of Python's arenas of their own, not ones a segment's
+        objects share."""
+        for name, caches in (loads(pickled) if pickled else {}).items():
+            analysis = self._analysis(name, self.schema[name])
+            if analysis is not None:
                 analysis.cache, analysis.stems, analysis.widths = caches
 
     # -- writing -------------------------------------------------------------------------------

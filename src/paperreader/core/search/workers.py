@@ -1,6 +1,7 @@
 """Indexing worker processes: documents in, a chunk at a time (or papers' ids, which a worker
 loads itself); Whoosh segments out, written in bulk (bulk.py) into a folder, one per
-SEGMENT_DOCS papers and whenever asked to flush.
+SEGMENT_DOCS papers (fewer to keep the workers' writes apart) and whenever asked to flush,
+each by a child process forked for it.
 
 A rebuild feeds them every paper (writer.rebuild); the queue's bulk catch-up feeds them the
 papers of an import while it is being written (stream.py). Either way the parent commits the
@@ -16,6 +17,7 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import queue
+import signal
 import sys
 from collections import deque
 from collections.abc import Callable
@@ -27,9 +29,9 @@ from whoosh import index as whoosh_index
 from paperreader.core.errors import IndexDamaged
 from paperreader.core.search import bulk, journal
 
-# A worker writes a segment every SEGMENT_DOCS papers: its postings are kept in memory until
-# then (a worker's peak: ~430 MB at 30,000 papers, ~580 MB at 50,000; 1,000,000 papers make
-# ~34 segments).
+# A worker writes a segment every SEGMENT_DOCS papers (or fewer, see _limit): its postings
+# are kept in memory until then (the child gathering it peaks at ~180-230 MB PSS as it writes
+# 30,000 papers; 1,000,000 papers make ~38 segments).
 SEGMENT_DOCS = 30_000
 FEED_CHUNK = 500  # papers sent to a worker at a time
 # Chunks a worker's queue holds: of documents (~1 MB each, held in the parent until sent), a
@@ -58,71 +60,159 @@ def codec():  # type: ignore[no-untyped-def]
     return default_codec()
 
 
-def work(folder: str, inbox, outbox, me: int = 0, load: Load | None = None) -> None:  # type: ignore[no-untyped-def]
+def work(  # type: ignore[no-untyped-def]
+    folder: str, inbox, outbox, me: int = 0, load: Load | None = None, gathered=None
+) -> None:
     """A worker process: chunks of documents in (or of what `load` makes documents of),
     ("segment", me, (segment, ranges, chunks)) out (sent on `outbox`, the write end of its own
     pipe; `chunks`: how many of this worker's chunks the segment holds); on FLUSH or None it
-    writes what it holds and says ("flushed", me, chunks with no document); None also ends it."""
-    parent = os.getppid()
+    writes what it holds and says ("flushed", me, chunks with no document); None also ends it.
+    `gathered`: each worker's papers gathered so far in its segment (shared memory), to keep
+    the workers' writes apart (see _limit).
+
+    Each segment is gathered and written by a child forked for it, which exits once it has
+    sent it: every segment starts from this process's small state. (One process writing one
+    segment after another sat at 110-125 MB between them, not the 55 MB it started at: a few
+    thousand objects made among a segment's kept Python's 1 MB arenas resident, and with two
+    workers that put a 1,000,000-paper import over 500 MB.) The child hands back its word
+    caches (each word's analysis, made once) for the next."""
+    indexer = os.getppid()
     # The objects inherited from the indexer are left out of this process's collections: a
     # collection writes to every object it visits, which copied their pages (15 MB of a
     # worker's own memory in a 100,000-paper rebuild).
     gc.freeze()
     try:
-        ix = whoosh_index.open_dir(folder)
-        codec_ = codec()
-        builder = bulk.SegmentBuilder(ix.schema, ix.storage, codec_, ix.indexname)
-        ranges = journal.Ranges()
-        # The second worker's first segment is half the size: the workers then write (their
-        # memory's peak, a segment's postings sorted) in turn, not both at once.
-        limit = SEGMENT_DOCS // (me + 1)
-        chunks = 0  # taken since the last segment
-
-        def write_segment() -> None:
-            nonlocal builder, chunks
-            outbox.send(("segment", me, (builder.write(), ranges.take(), chunks)))
-            builder = bulk.SegmentBuilder(ix.schema, ix.storage, codec_, ix.indexname, builder)
-            chunks = 0
-            _release(builder)
-
-        while True:
-            chunk = _next(inbox, parent)
-            if chunk is None or chunk == FLUSH:
-                if len(builder):
-                    write_segment()
-                outbox.send(("flushed", me, chunks))
-                chunks = 0
-                if chunk is None:
-                    break
-                continue
-            chunks += 1
-            for doc in chunk if load is None else load(chunk):
-                builder.add(doc)
-                ranges.add(str(doc["id"]))
-            ranges.cut()  # (this worker's next chunk is not the next in id order)
-            if len(builder) >= limit:
-                limit = SEGMENT_DOCS
-                write_segment()
+        job = _Job(whoosh_index.open_dir(folder), inbox, outbox, me, load, gathered, os.getpid())
     except BaseException as exc:  # noqa: BLE001 - sent to the parent, which raises
-        with contextlib.suppress(Exception):
-            outbox.send(("error", me, f"{type(exc).__name__}: {exc}"))
+        _say_error(outbox, me, exc)
         raise
+    caches = b""
+    ended = at_limit = False
+    while not ended:
+        limit = _limit(me, gathered) if at_limit else SEGMENT_DOCS // (me + 1)
+        if gathered is not None:
+            gathered[me] = 0
+        answer, told = multiprocessing.Pipe(duplex=False)
+        child = os.fork()
+        if child == 0:  # (the child never returns from here)
+            code = 1
+            try:
+                answer.close()
+                _die_with(job.worker)
+                told.send(_gather(job, limit, caches))
+                code = 0
+            except BaseException as exc:  # noqa: BLE001 - sent to the indexer, which raises
+                _say_error(outbox, me, exc)
+            finally:
+                os._exit(code)
+        told.close()
+        ended, at_limit, caches = _outcome(child, answer, indexer)
 
 
-def _release(builder: bulk.SegmentBuilder) -> None:
-    """Give the memory of a written segment's postings back to the system: Python keeps freed
-    small objects in its arenas and malloc its heap, so a worker's resident size grew with each
-    segment (355 -> 427 -> 478 MB over three of 30,000 papers) instead of staying level. The
-    word caches of the next `builder` are made afresh meanwhile (see caches_aside)."""
-    with builder.caches_aside():
-        gc.collect()
-        with contextlib.suppress(Exception):  # (glibc only)
-            ctypes.CDLL(None).malloc_trim(0)
+@dataclass
+class _Job:
+    """What a worker's children work with."""
+
+    ix: Any
+    inbox: Any
+    outbox: Any
+    me: int
+    load: Load | None
+    gathered: Any  # (a shared array of ints, or None)
+    worker: int  # the worker's pid
+
+
+def _limit(me: int, gathered) -> int:  # type: ignore[no-untyped-def]
+    """The papers of worker `me`'s next segment, after one written at its limit. A worker's
+    peak (its segment sorted and written, ~230 MB at 30,000 papers) must come while the
+    other is half-way through its own (~120 MB), not at its end (~200 MB). The second
+    worker's first segment is half the size to start them so; but they drift, and at 1M
+    they wrote within seconds of each other: 516 MB together. So each segment is sized for
+    the other worker to be half-way when it ends: for papers gathered `c` (of L) by the
+    other now, 1.5 L - c (c >= L/2); or L/2 + c, the least that ends before the other's
+    next write. (For two workers: the usual case.)"""
+    whole, half = SEGMENT_DOCS, SEGMENT_DOCS // 2
+    others = [count for w, count in enumerate(gathered or ()) if w != me]
+    if not others:
+        return whole
+    lead = min(max(others), whole)
+    return max(half, min(whole, whole + half - lead if lead >= half else half + lead))
+
+
+def _gather(job: _Job, limit: int, caches: bytes) -> tuple[bool, bool, bytes]:
+    """In a worker's child: one segment gathered from the chunks in the inbox and written,
+    at `limit` papers or at FLUSH or None. Returns (None was taken, the segment reached
+    `limit`, the word caches for the next child)."""
+    ix, outbox, me, load = job.ix, job.outbox, job.me, job.load
+    builder = bulk.SegmentBuilder(ix.schema, ix.storage, codec(), ix.indexname)
+    builder.use_word_caches(caches)
+    ranges = journal.Ranges()
+    chunks = 0  # taken since the last segment
+    while True:
+        chunk = _next(job.inbox, job.worker)
+        if chunk is None or chunk == FLUSH:
+            wrote = len(builder) > 0
+            if wrote:
+                outbox.send(("segment", me, (builder.write(), ranges.take(), chunks)))
+                chunks = 0
+            outbox.send(("flushed", me, chunks))
+            chunks = 0
+            if chunk is None:
+                return True, False, b""
+            if wrote:
+                return False, False, builder.word_caches()
+            continue
+        chunks += 1
+        for doc in chunk if load is None else load(chunk):
+            builder.add(doc)
+            ranges.add(str(doc["id"]))
+        ranges.cut()  # (this worker's next chunk is not the next in id order)
+        if job.gathered is not None:
+            job.gathered[me] = len(builder)
+        if len(builder) >= limit:
+            outbox.send(("segment", me, (builder.write(), ranges.take(), chunks)))
+            return False, True, builder.word_caches()
+
+
+def _outcome(child: int, answer, indexer: int) -> tuple[bool, bool, bytes]:  # type: ignore[no-untyped-def]
+    """In a worker: what its `child` answered once done. A child that failed or died ends
+    this worker the same way (the indexer then raises); the indexer gone ends both."""
+    got = None
+    while True:
+        if answer.poll(WATCH_EVERY):
+            with contextlib.suppress(EOFError, OSError):  # (it died before answering)
+                got = answer.recv()
+            break
+        if os.getppid() != indexer:  # killed: nobody reads what the child would send
+            with contextlib.suppress(OSError):
+                os.kill(child, signal.SIGKILL)
+            os._exit(0)
+    code = os.waitstatus_to_exitcode(os.waitpid(child, 0)[1])
+    if got is not None and code == 0:
+        return got
+    if code < 0:  # killed by a signal (the OOM killer's, say): so is this worker
+        signal.signal(-code, signal.SIG_DFL)
+        os.kill(os.getpid(), -code)
+    os._exit(code if 0 < code < 256 else 1)
+
+
+def _die_with(parent: int) -> None:
+    """In a worker's child: killed when the worker is (Linux's PR_SET_PDEATHSIG), not left
+    gathering a segment nobody will take."""
+    with contextlib.suppress(Exception):
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # (1: PR_SET_PDEATHSIG)
+    if os.getppid() != parent:  # (it died before that was set)
+        os._exit(0)
+
+
+def _say_error(outbox, me: int, exc: BaseException) -> None:  # type: ignore[no-untyped-def]
+    with contextlib.suppress(Exception):
+        outbox.send(("error", me, f"{type(exc).__name__}: {exc}"))
 
 
 def _next(inbox, parent: int):  # type: ignore[no-untyped-def]
-    """The next item for this worker; exits when the indexer that started it is gone (killed:
-    nobody will send more, and its queue's pipe never closes while this worker holds it)."""
+    """The next item for a worker's child; exits when the `parent` that forked it is gone
+    (killed: nobody will send more, and the queue's pipe never closes while it is held)."""
     while True:
         try:
             return inbox.get(timeout=WATCH_EVERY)
@@ -141,6 +231,7 @@ class Workers:
         context = multiprocessing.get_context("fork")
         queued = QUEUED_DOCS if load is None else QUEUED_IDS
         self.inboxes = [context.Queue(maxsize=queued) for _ in range(procs)]
+        self.gathered = context.RawArray("i", procs)  # (see _limit)
         # Each worker answers on its own pipe, whose write end only it holds once started: a
         # worker that dies halfway through a message is an end of file here. (One Queue for
         # all held a write end in this process too: a message cut short by a killed worker
@@ -175,7 +266,9 @@ class Workers:
                 reply.close()
                 if other != me:
                     end.close()
-        sys.modules[__name__].work(folder, self.inboxes[me], self._ends[me], me, self.load)
+        sys.modules[__name__].work(
+            folder, self.inboxes[me], self._ends[me], me, self.load, self.gathered
+        )
 
     def __enter__(self) -> Workers:
         for proc in self.procs:
