@@ -89,6 +89,8 @@ def work(  # type: ignore[no-untyped-def]
     caches = b""
     ended = at_limit = False
     while not ended:
+        # First, and after a flush (which both workers answer at once): the second worker's
+        # segment is half the size, so that their writes alternate (see _limit).
         limit = _limit(me, gathered) if at_limit else SEGMENT_DOCS // (me + 1)
         if gathered is not None:
             gathered[me] = 0
@@ -178,15 +180,14 @@ def _outcome(child: int, answer, indexer: int) -> tuple[bool, bool, bytes]:  # t
     """In a worker: what its `child` answered once done. A child that failed or died ends
     this worker the same way (the indexer then raises); the indexer gone ends both."""
     got = None
-    while True:
-        if answer.poll(WATCH_EVERY):
-            with contextlib.suppress(EOFError, OSError):  # (it died before answering)
-                got = answer.recv()
-            break
-        if os.getppid() != indexer:  # killed: nobody reads what the child would send
-            with contextlib.suppress(OSError):
-                os.kill(child, signal.SIGKILL)
-            os._exit(0)
+    with answer:
+        while not answer.poll(WATCH_EVERY):
+            if os.getppid() != indexer:  # killed: nobody reads what the child would send
+                with contextlib.suppress(OSError):
+                    os.kill(child, signal.SIGKILL)
+                os._exit(0)
+        with contextlib.suppress(EOFError, OSError):  # (it died before answering)
+            got = answer.recv()
     code = os.waitstatus_to_exitcode(os.waitpid(child, 0)[1])
     if got is not None and code == 0:
         return got
