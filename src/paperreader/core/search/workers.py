@@ -152,28 +152,29 @@ def _gather(job: _Job, limit: int, caches: bytes) -> tuple[bool, bool, bytes]:
     chunks = 0  # taken since the last segment
     while True:
         chunk = _next(job.inbox, job.worker)
-        if chunk is None or chunk == FLUSH:
-            wrote = len(builder) > 0
-            if wrote:
-                outbox.send(("segment", me, (builder.write(), ranges.take(), chunks)))
-                chunks = 0
-            outbox.send(("flushed", me, chunks))
-            chunks = 0
-            if chunk is None:
-                return True, False, b""
-            if wrote:
-                return False, False, builder.word_caches()
-            continue
-        chunks += 1
-        for doc in chunk if load is None else load(chunk):
-            builder.add(doc)
-            ranges.add(str(doc["id"]))
-        ranges.cut()  # (this worker's next chunk is not the next in id order)
-        if job.gathered is not None:
-            job.gathered[me] = len(builder)
-        if len(builder) >= limit:
+        asked = chunk is None or chunk == FLUSH  # (else: papers, written at the limit)
+        if not asked:
+            chunks += 1
+            for doc in chunk if load is None else load(chunk):
+                builder.add(doc)
+                ranges.add(str(doc["id"]))
+            ranges.cut()  # (this worker's next chunk is not the next in id order)
+            if job.gathered is not None:
+                job.gathered[me] = len(builder)
+            if len(builder) < limit:
+                continue
+        wrote = len(builder) > 0
+        if wrote:
             outbox.send(("segment", me, (builder.write(), ranges.take(), chunks)))
+            chunks = 0
+        if not asked:
             return False, True, builder.word_caches()
+        outbox.send(("flushed", me, chunks))
+        chunks = 0
+        if chunk is None:
+            return True, False, b""
+        if wrote:
+            return False, False, builder.word_caches()
 
 
 def _outcome(child: int, answer, indexer: int) -> tuple[bool, bool, bytes]:  # type: ignore[no-untyped-def]
