@@ -32,6 +32,15 @@ def _running(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
+def _delete(root: Path) -> None:
+    """`rm -rf` of a library that the indexer or its workers are writing in: again when a
+    file written meanwhile kept a folder from going (rmtree: "Directory not empty")."""
+    for _ in range(50):
+        shutil.rmtree(root, ignore_errors=True)
+        if not root.exists():
+            return
+
+
 def test_the_background_indexer_exits_when_its_library_is_deleted(library_path: Path) -> None:
     with Library(library_path) as lib:
         lib.add_papers(
@@ -48,7 +57,7 @@ def test_the_background_indexer_exits_when_its_library_is_deleted(library_path: 
         holder = Lease(library_path).holder()
         time.sleep(0.05)
     assert holder is not None, "the background indexer never took the lease"
-    shutil.rmtree(library_path)
+    _delete(library_path)
     deadline = time.monotonic() + 20
     while _running(holder.pid) and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -107,10 +116,7 @@ def test_a_worker_does_not_make_a_deleted_library_again(
         def deleting(self, chunk):  # type: ignore[no-untyped-def]  # (in a forked worker)
             if not deleted:  # before its first papers are read
                 deleted.append(True)
-                for _ in range(50):  # (the other worker may be writing a segment in it)
-                    shutil.rmtree(root, ignore_errors=True)
-                    if not root.exists():
-                        break
+                _delete(root)  # (the other worker may be writing a segment in it)
             return original(self, chunk)
 
         monkeypatch.setattr(stream.PaperLoader, "__call__", deleting)
