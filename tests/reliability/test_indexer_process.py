@@ -4,10 +4,13 @@ indexer finishes the work."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -116,13 +119,39 @@ def test_a_worker_does_not_make_a_deleted_library_again(
         def deleting(self, chunk):  # type: ignore[no-untyped-def]  # (in a forked worker)
             if not deleted:  # before its first papers are read
                 deleted.append(True)
-                _delete(root)  # (the other worker may be writing a segment in it)
+                # Moved away first, so it is gone at once: the indexer kills this process
+                # (a child of a worker) when the other worker fails, maybe mid-rmtree.
+                with contextlib.suppress(FileNotFoundError):  # (another child moved it)
+                    os.rename(root, root.with_name(f"deleted-{os.getpid()}"))
+                    _delete(root.with_name(f"deleted-{os.getpid()}"))
             return original(self, chunk)
 
         monkeypatch.setattr(stream.PaperLoader, "__call__", deleting)
         monkeypatch.setattr(Indexer, "_bulk_procs", lambda self: 2)
         assert lib.run_indexer() == 0
     assert not root.exists(), "a worker made the library folder again"
+
+
+def test_an_error_while_the_library_is_being_deleted_ends_the_indexer_quietly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`rm -rf` removes a library's files before its folder: an error the indexer meets
+    meanwhile (a worker finding its index gone, say) is the deletion's, not one to raise."""
+    root = tmp_path / "library"
+    with Library(root, index_seed=False) as lib:
+        lib.run_indexer()
+        lib.add_papers(
+            [Paper(id=f"gone-{n}", title=f"Paper {n} on lattices") for n in range(1200)],
+            index=False,
+        )
+
+        def failing(self):  # type: ignore[no-untyped-def]
+            threading.Timer(0.3, _delete, (root,)).start()  # (the folder goes after the error)
+            raise FileNotFoundError(root / "index.stream" / "MAIN_WRITELOCK")
+
+        monkeypatch.setattr(Indexer, "_bulk_procs", failing)
+        assert lib.run_indexer() == 0
+    assert not root.exists(), "the indexer made the library folder again"
 
 
 CRASH = textwrap.dedent(

@@ -57,6 +57,9 @@ CATCH_UP_BATCH = 1000  # papers per commit while working a smaller queue down (~
 # processes as it comes, on both cores (stream.py), rather than in batches of CATCH_UP_BATCH.
 BULK_CATCH_UP_FROM = 1000
 LOG_FILE = "indexer.log"
+# Seconds an indexer that failed waits to see whether its library folder is going: `rm -rf`
+# removes the files the indexer reads (the failure) before the folder itself.
+DELETION_GRACE = 2.0
 
 
 class IndexLike(Protocol):
@@ -303,7 +306,7 @@ class Indexer:
                         done += self._bulk_catch_up(procs, progress, should_stop)
                     done += self._catch_up(progress, should_stop)
                 except Exception:  # (a worker's too: its papers were not there to read)
-                    if self.root.is_dir():
+                    if not self._deleted():
                         raise
                     return done  # the library was deleted under us: nothing left to index
                 finally:
@@ -313,6 +316,15 @@ class Indexer:
                 # Marks made while the lease was being given back: nobody else saw them.
                 if not self.records.unindexed_count() or not wait:
                     return done
+
+    def _deleted(self) -> bool:
+        """Whether the library folder is gone, or goes within DELETION_GRACE."""
+        deadline = time.monotonic() + DELETION_GRACE
+        while self.root.is_dir():
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+        return True
 
     def _should_stop(self, should_stop: Callable[[], bool] | None) -> bool:
         return bool(should_stop and should_stop()) or self.lease.lost
