@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from paperreader.core.text import latex_to_unicode
+from paperreader.core.text import clean_text, latex_to_unicode
 
 
 @pytest.mark.parametrize(
@@ -60,3 +60,19 @@ def test_islands_match_whole_conversion_on_real_abstracts(shared_fixtures) -> No
     assert len(with_latex) > 50
     for text in with_latex:
         assert " ".join(latex_to_unicode(text).split()) == " ".join(_whole(text).split()), text
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("  Two  spaces\tand\u00a0\u2003a tab ", "Two spaces and a tab"),
+        ("line one   \n   line two\n\n\n\n\nafter blanks", "line one\nline two\n\nafter blanks"),
+        ("a single space stays", "a single space stays"),
+        ("caf\u00e9 \u3000 t\u00eate\x1b[31m red\x1b[0m", "café tête red"),
+        ("ascii \x1b]52;c;aGk=\x07 gone", "ascii gone"),
+    ],
+)
+def test_clean_text_squeezes_spaces_and_blank_lines(raw: str, expected: str) -> None:
+    """Runs of spaces (tabs, no-break and wide ones) become one, lines are stripped, at most one
+    blank line is kept, escapes go, in ASCII text and not."""
+    assert clean_text(raw) == expected

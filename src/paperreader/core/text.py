@@ -31,14 +31,20 @@ _INVISIBLE = re.compile(
     "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064"
     "\u2066-\u2069\ufeff\ufff9-\ufffb\U000e0000-\U000e007f]"
 )
-_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u3000]+")
+# Runs of spaces to squeeze: a single " " is not matched (it would be replaced by itself, and
+# an abstract has ~200 of them: 26 us a 1,300-character abstract, 15 us this way).
+_SPACES = re.compile(
+    r"(?: [ \t\u00a0\u2000-\u200a\u3000]|[\t\u00a0\u2000-\u200a\u3000])"
+    r"[ \t\u00a0\u2000-\u200a\u3000]*"
+)
 _MANY_NEWLINES = re.compile(r"\n{3,}")
 
 
 def strip_controls(text: str) -> str:
     """Remove escape sequences and invisible/control characters, keeping newlines and tabs."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = _ESCAPES.sub("", text)
+    if "\x1b" in text or not text.isascii():  # (the sequences' only ASCII start: 33 us saved)
+        text = _ESCAPES.sub("", text)
     return _INVISIBLE.sub("", text)
 
 
@@ -49,8 +55,8 @@ def clean_text(text: str | None, *, keep_newlines: bool = True) -> str:
     text = unicodedata.normalize("NFC", strip_controls(text))
     if not keep_newlines:
         return _SPACES.sub(" ", text.replace("\n", " ")).strip()
-    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
-    return _MANY_NEWLINES.sub("\n\n", "\n".join(lines)).strip()
+    text = "\n".join(line.strip() for line in _SPACES.sub(" ", text).split("\n"))
+    return (_MANY_NEWLINES.sub("\n\n", text) if "\n\n\n" in text else text).strip()
 
 
 def clean_line(text: str | None) -> str:
