@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -422,3 +423,26 @@ def test_the_ids_a_commit_looks_up_are_every_id_that_may_be_indexed() -> None:
     asked = [f"qqnew-{run}-{n}" for run in range(25) for n in range(100)] + ["qqold-7", "x"]
     assert known.maybe(asked) == asked[:2000] + ["qqold-7"]
     assert commit.IndexedIds().maybe(["qqold-7"]) == []
+
+
+def test_a_chunk_goes_to_whichever_worker_makes_room_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With every queue full, a chunk waited on the next worker in turn. While that one wrote
+    a segment (10-15 s) the other read its queue and stood idle: a core idle for ~20 s of a
+    100,000-paper import's 77. Now it goes to the first worker to take from its queue."""
+    monkeypatch.setattr(workers, "QUEUED_IDS", 1)
+    pool = workers.Workers(str(tmp_path), 2, load=lambda chunk: [])  # (no process started)
+    try:
+        pool.send([("a", None)], ["a"])
+        pool.send([("b", None)], ["b"])  # both queues full; worker 0 is next in turn
+        threading.Timer(0.3, pool.inboxes[1].get).start()  # worker 1 reads its queue
+        sending = threading.Thread(target=pool.send, args=([("c", None)], ["c"]), daemon=True)
+        sending.start()
+        sending.join(timeout=10)
+        assert not sending.is_alive(), "the chunk waited on the worker in turn, not the free one"
+        assert pool.inboxes[1].get(timeout=1) == [("c", None)]
+        assert [list(ids) for ids in pool.unwritten] == [[["a"]], [["b"], ["c"]]]
+        assert pool.sent == 3
+    finally:
+        pool.kill()

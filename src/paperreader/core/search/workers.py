@@ -19,6 +19,7 @@ import os
 import queue
 import signal
 import sys
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,15 +31,18 @@ from paperreader.core.errors import IndexDamaged
 from paperreader.core.search import bulk, journal
 
 # A worker writes a segment every SEGMENT_DOCS papers (or fewer, see _limit): its postings
-# are kept in memory until then (the child gathering it peaks at ~180-230 MB PSS as it writes
-# 30,000 papers; 1,000,000 papers make ~38 segments).
-SEGMENT_DOCS = 30_000
+# are kept in memory until then (the child gathering it peaks at ~150-185 MB PSS as it writes
+# 22,500 papers; 1,000,000 papers make ~60 segments). At 30,000 a 1,000,000-paper import's
+# processes peaked at 506 MB together once neither worker waited on the other (see send), and
+# at 25,000 460-500 MB.
+SEGMENT_DOCS = 22_500
 FEED_CHUNK = 500  # papers sent to a worker at a time
 # Chunks a worker's queue holds: of documents (~1 MB each, held in the parent until sent), a
 # few; of ids, enough to keep it busy while the parent commits (5 s at 1,000,000 papers).
 QUEUED_DOCS = 4
 QUEUED_IDS = 16
 WATCH_EVERY = 1.0  # seconds between looks at the workers (are they alive?)
+ROOM_WAIT = 0.02  # seconds between looks at the workers' queues while all of them are full
 FLUSH = "flush"
 # In a worker: a chunk of what the parent sent turned into the documents to index (None: the
 # chunk is documents already).
@@ -126,7 +130,7 @@ class _Job:
 
 def _limit(me: int, gathered) -> int:  # type: ignore[no-untyped-def]
     """The papers of worker `me`'s next segment, after one written at its limit. A worker's
-    peak (its segment sorted and written, ~230 MB at 30,000 papers) must come while the
+    peak (its segment sorted and written, ~185 MB at 22,500 papers) must come while the
     other is half-way through its own (~120 MB), not at its end (~200 MB). The second
     worker's first segment is half the size to start them so; but they drift, and at 1M
     they wrote within seconds of each other: 516 MB together. So each segment is sized for
@@ -302,15 +306,28 @@ class Workers:
     def send(self, chunk: list[Any], ids: list[str] | None = None) -> None:
         """One chunk (documents; or, with `load`, what it loads, the papers `ids`) to the next
         worker in turn with room in its queue: one writing a segment (seconds) is passed over,
-        not waited for. With none, the next in turn is waited for (collecting what the
-        workers send meanwhile)."""
-        count = len(self.procs)
-        turns = [(self._turn + k) % count for k in range(count)]
-        me = next((w for w in turns if not self.inboxes[w].full()), self._turn)
-        self._put(me, chunk)
+        not waited for. With none, to the first to make room (collecting what the workers
+        send meanwhile). (Waiting on the next in turn, while it wrote a segment for 10-15 s,
+        left the other worker idle once it had read its queue: a core idle for ~20 s of a
+        100,000-paper import's 77.)"""
+        me = self._put_where_room(chunk)
         self.unwritten[me].append(ids if ids is not None else [str(doc["id"]) for doc in chunk])
         self.sent += len(chunk)
-        self._turn = (me + 1) % count
+        self._turn = (me + 1) % len(self.procs)
+
+    def _put_where_room(self, chunk: list[Any]) -> int:
+        """Put `chunk` in the next queue in turn with room, or the first to make room; which."""
+        count = len(self.procs)
+        while True:
+            turns = [(self._turn + k) % count for k in range(count)]
+            me = next((w for w in turns if not self.inboxes[w].full()), None)
+            if me is None:
+                self._collect(wait=False)
+                time.sleep(ROOM_WAIT)
+                continue
+            with contextlib.suppress(queue.Full):  # (full after all: looked at again)
+                self.inboxes[me].put(chunk, timeout=ROOM_WAIT)
+                return me
 
     def take(self) -> list[Written]:
         """The segments written since the last take (without waiting)."""
