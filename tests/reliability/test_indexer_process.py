@@ -44,6 +44,14 @@ def _delete(root: Path) -> None:
             return
 
 
+def _queue_papers(lib: Library) -> None:
+    """1,200 papers queued for the indexer: enough for its bulk catch-up's workers."""
+    lib.add_papers(
+        [Paper(id=f"gone-{n}", title=f"Paper {n} on lattices") for n in range(1200)],
+        index=False,
+    )
+
+
 def test_the_background_indexer_exits_when_its_library_is_deleted(library_path: Path) -> None:
     with Library(library_path) as lib:
         lib.add_papers(
@@ -82,10 +90,7 @@ def test_a_library_deleted_while_the_indexer_starts_is_not_made_again(
     with Library(root, index_seed=False) as lib:  # a new library: its index still missing
         if step == "_bulk_procs":
             lib.run_indexer()
-        lib.add_papers(
-            [Paper(id=f"gone-{n}", title=f"Paper {n} on lattices") for n in range(1200)],
-            index=False,
-        )
+        _queue_papers(lib)
         original = getattr(cls, step)
         calls: list[str] = []
 
@@ -109,10 +114,7 @@ def test_a_worker_does_not_make_a_deleted_library_again(
     root = tmp_path / "library"
     with Library(root, index_seed=False) as lib:
         lib.run_indexer()
-        lib.add_papers(
-            [Paper(id=f"gone-{n}", title=f"Paper {n} on lattices") for n in range(1200)],
-            index=False,
-        )
+        _queue_papers(lib)
         original = stream.PaperLoader.__call__
         deleted: list[bool] = []  # (each forked process has its own)
 
@@ -140,10 +142,7 @@ def test_an_error_while_the_library_is_being_deleted_ends_the_indexer_quietly(
     root = tmp_path / "library"
     with Library(root, index_seed=False) as lib:
         lib.run_indexer()
-        lib.add_papers(
-            [Paper(id=f"gone-{n}", title=f"Paper {n} on lattices") for n in range(1200)],
-            index=False,
-        )
+        _queue_papers(lib)
 
         def failing(self):  # type: ignore[no-untyped-def]
             threading.Timer(0.3, _delete, (root,)).start()  # (the folder goes after the error)
