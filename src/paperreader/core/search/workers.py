@@ -130,7 +130,7 @@ class _Job:
 
 def _limit(me: int, gathered) -> int:  # type: ignore[no-untyped-def]
     """The papers of worker `me`'s next segment, after one written at its limit. A worker's
-    peak (its segment sorted and written, ~185 MB at 22,500 papers) must come while the
+    peak (its segment sorted and written; at 30,000 papers ~230 MB) must come while the
     other is half-way through its own (~120 MB), not at its end (~200 MB). The second
     worker's first segment is half the size to start them so; but they drift, and at 1M
     they wrote within seconds of each other: 516 MB together. So each segment is sized for
@@ -318,8 +318,8 @@ class Workers:
     def _put_where_room(self, chunk: list[Any]) -> int:
         """Put `chunk` in the next queue in turn with room, or the first to make room; which."""
         count = len(self.procs)
+        turns = [(self._turn + k) % count for k in range(count)]
         while True:
-            turns = [(self._turn + k) % count for k in range(count)]
             me = next((w for w in turns if not self.inboxes[w].full()), None)
             if me is None:
                 self._collect(wait=False)
