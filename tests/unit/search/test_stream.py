@@ -38,6 +38,13 @@ def papers(count: int, word: str, start: int = 0) -> list[Paper]:
     ]
 
 
+def empty_index(folder: Path) -> Path:
+    """An empty Whoosh index in `folder` (made), for a worker to write its segments in."""
+    folder.mkdir()
+    whoosh_index.create_in(str(folder), make_schema())
+    return folder
+
+
 def run_worker(
     folder: Path,
     items: list[object],
@@ -238,9 +245,7 @@ def test_a_worker_counts_the_chunks_each_segment_holds(
     """Chunks are ids a worker loads; one whose papers are all gone by then still counts, in
     the next segment or (none coming) in its "flushed" answer, so the indexer knows which
     ids each segment settles."""
-    folder = tmp_path / "stream"
-    folder.mkdir()
-    whoosh_index.create_in(str(folder), make_schema())
+    folder = empty_index(tmp_path / "stream")
     docs = {str(doc["id"]): doc for doc in (document(p, None) for p in papers(6, "qqtern"))}
     items = [["qqtern-0000", "qqtern-0001"], ["qqgone"], ["qqtern-0002"], workers.FLUSH]
     items += [["qqgone-2"], None]
@@ -339,9 +344,7 @@ def test_the_workers_write_their_segments_in_turn(
     """Both workers sorted and wrote a segment (each one's memory peak) at the same moment.
     The second one's first segment is half the size, so the peaks come one after the other."""
     monkeypatch.setattr(workers, "SEGMENT_DOCS", 20)
-    folder = tmp_path / "stream"
-    folder.mkdir()
-    whoosh_index.create_in(str(folder), make_schema())
+    folder = empty_index(tmp_path / "stream")
     docs = [document(p, None) for p in papers(50, "qqturn")]
     sent = run_worker(folder, [docs[start : start + 5] for start in range(0, 50, 5)] + [None], me)
     assert [value[0].doc_count() for kind, _, value in sent if kind == "segment"] == sizes  # type: ignore[index]
@@ -360,9 +363,7 @@ def test_a_worker_sizes_its_segments_to_write_apart_from_the_other(
     at once. After a segment at its limit, a worker sizes the next so that the other is
     half-way through its own when it ends (never under half a segment, never over one)."""
     monkeypatch.setattr(workers, "SEGMENT_DOCS", 20)
-    folder = tmp_path / "stream"
-    folder.mkdir()
-    whoosh_index.create_in(str(folder), make_schema())
+    folder = empty_index(tmp_path / "stream")
     docs = [document(p, None) for p in papers(50, "qqapart")]
     gathered = multiprocessing.get_context("fork").RawArray("i", 2)
     gathered[1] = partner  # (the other worker, standing still here)
@@ -382,9 +383,7 @@ def test_each_segment_is_gathered_by_a_process_of_its_own(
     sat at 110-125 MB between them, not the 55 it started at). The words analysed in one
     segment are handed on to the next child, not analysed again."""
     monkeypatch.setattr(workers, "SEGMENT_DOCS", 20)
-    folder = tmp_path / "stream"
-    folder.mkdir()
-    whoosh_index.create_in(str(folder), make_schema())
+    folder = empty_index(tmp_path / "stream")
     docs = {str(doc["id"]): doc for doc in (document(p, None) for p in papers(50, "qqfresh"))}
     ids = list(docs)
     seen = tmp_path / "seen"
